@@ -1,0 +1,3 @@
+from performanceplatform.collector.main import main
+
+raise SystemExit(main())

@@ -1,0 +1,73 @@
+"""Keeps secrets out of everything pp-collector writes.
+
+Credentials are registered here as soon as they are loaded; the log handlers carry
+`RedactingFilter`, and error messages and dry-run output pass through `redact`, so a token can only
+reach a log line, stderr or stdout as `[REDACTED]`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+PLACEHOLDER = "[REDACTED]"
+# Shorter strings are not secrets anyone could guess from a log line, and redacting them would
+# garble ordinary words.
+MINIMUM_SECRET_LENGTH = 3
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+
+SECRET_KEY_WORDS = ("token", "password", "secret", "key", "credential", "authorization")
+
+
+def register_secret(value: Any) -> None:
+    """Remember `value` so that it never appears in output."""
+    if isinstance(value, str) and len(value) >= MINIMUM_SECRET_LENGTH:
+        with _lock:
+            _secrets.add(value)
+
+
+def register_secrets_in(mapping: Mapping[str, Any], keys: Iterable[str] | None = None) -> None:
+    """Register the values of secret-looking keys (or of `keys`) in a loaded config, recursively."""
+    wanted = set(keys) if keys is not None else None
+    for key, value in mapping.items():
+        if isinstance(value, Mapping):
+            register_secrets_in(value, keys)
+        elif wanted is not None:
+            if key in wanted:
+                register_secret(value)
+        elif any(word in key.lower() for word in SECRET_KEY_WORDS):
+            register_secret(value)
+
+
+def forget_all_secrets() -> None:
+    """Clear the registry (each in-process CLI run starts afresh)."""
+    with _lock:
+        _secrets.clear()
+
+
+def redact(text: str) -> str:
+    with _lock:
+        secrets = sorted(_secrets, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, PLACEHOLDER)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    """Renders each record's message once, with every registered secret replaced."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        record.msg = cleaned
+        record.args = None
+        return True

@@ -1,0 +1,332 @@
+"""A small framework for stand-in HTTP servers that speak real services' wire formats.
+
+A `StandIn` listens on 127.0.0.1 (an ephemeral port unless told otherwise) in a background thread,
+dispatches requests to handlers registered with `@route`, records every request it receives, and
+can be told to misbehave: answer the next N requests with a given status, delay them, drop the
+connection before answering, or reset it half-way through the body. Tests, the demo and
+contributors developing offline all use the same servers.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import socket
+import struct
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    raw_body: bytes
+    body: bytes
+    fault: str | None = None
+    status: int | None = None
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers.items():
+            if key.lower() == name.lower():
+                return value
+        return None
+
+    def json(self) -> Any:
+        return json.loads(self.body.decode("utf-8"))
+
+    def param(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def encoded(self) -> tuple[bytes, dict[str, str]]:
+        headers = dict(self.headers)
+        if self.body is None:
+            return b"", headers
+        if isinstance(self.body, bytes):
+            return self.body, headers
+        if isinstance(self.body, str):
+            headers.setdefault("Content-Type", "text/plain; charset=utf-8")
+            return self.body.encode("utf-8"), headers
+        headers.setdefault("Content-Type", "application/json")
+        return json.dumps(self.body).encode("utf-8"), headers
+
+
+@dataclass
+class Fault:
+    kind: str  # "status", "delay", "drop", "reset"
+    remaining: int
+    path_pattern: re.Pattern[str] | None
+    status: int = 503
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    def applies_to(self, path: str) -> bool:
+        return self.path_pattern is None or bool(self.path_pattern.search(path))
+
+
+Handler = Callable[..., Response]
+
+
+def route(method: str, pattern: str) -> Callable[[Handler], Handler]:
+    """Mark a `StandIn` method as the handler of `method` requests whose path matches `pattern`.
+
+    The handler is called with the `RecordedRequest` and the named groups of the match.
+    """
+
+    def mark(handler: Handler) -> Handler:
+        handler.__dict__.setdefault("_routes", []).append((method.upper(), re.compile(pattern)))
+        return handler
+
+    return mark
+
+
+class StandIn:
+    """Base class of the stand-ins; subclasses add `@route` handlers."""
+
+    name = "stand-in"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        self.host = host
+        self.requested_port = port
+        self.requests: list[RecordedRequest] = []
+        self.latency = 0.0
+        self._faults: list[Fault] = []
+        self._lock = threading.RLock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        for cls in reversed(type(self).__mro__):
+            for attribute in vars(cls).values():
+                for method, pattern in getattr(attribute, "_routes", []):
+                    self._routes.append((method, pattern, attribute.__get__(self, type(self))))
+
+    # Lifecycle -----------------------------------------------------------------------------------
+
+    def start(self) -> StandIn:
+        self._server = _Server((self.host, self.requested_port), _make_handler(self))
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"{self.name}-stand-in", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> StandIn:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError(f"{self.name} stand-in is not running")
+        return self._server.server_address[1]
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    # Faults --------------------------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        status: int,
+        times: int = 1,
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Answer the next `times` requests (whose path matches `path`) with `status`."""
+        self._add_fault(Fault("status", times, _compile(path), status=status, body=body, headers=headers or {}))
+
+    def delay_next(self, seconds: float, times: int = 1, *, path: str | None = None) -> None:
+        """Wait `seconds` before answering the next `times` requests normally."""
+        self._add_fault(Fault("delay", times, _compile(path), seconds=seconds))
+
+    def drop_next(self, times: int = 1, *, path: str | None = None) -> None:
+        """Close the connection of the next `times` requests without answering."""
+        self._add_fault(Fault("drop", times, _compile(path)))
+
+    def reset_next(self, times: int = 1, *, path: str | None = None) -> None:
+        """Send the headers and half the body of the next `times` answers, then reset the connection."""
+        self._add_fault(Fault("reset", times, _compile(path)))
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def _add_fault(self, fault: Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def _take_fault(self, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.remaining > 0 and fault.applies_to(path):
+                    fault.remaining -= 1
+                    if fault.remaining == 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    # Dispatch ------------------------------------------------------------------------------------
+
+    def requests_to(self, path_pattern: str, method: str | None = None) -> list[RecordedRequest]:
+        pattern = re.compile(path_pattern)
+        with self._lock:
+            return [
+                r
+                for r in self.requests
+                if pattern.search(r.path) and (method is None or r.method == method.upper())
+            ]
+
+    def dispatch(self, request: RecordedRequest) -> Response:
+        allowed = False
+        for method, pattern, handler in self._routes:
+            match = pattern.fullmatch(request.path)
+            if not match:
+                continue
+            if method != request.method:
+                allowed = True
+                continue
+            return handler(request, **match.groupdict())
+        if allowed:
+            return self.method_not_allowed(request)
+        return self.not_found(request)
+
+    def not_found(self, request: RecordedRequest) -> Response:
+        return Response(404, {"status": "error", "message": f"no route for {request.path}"})
+
+    def method_not_allowed(self, request: RecordedRequest) -> Response:
+        return Response(405, {"status": "error", "message": "The method is not allowed for the requested URL."})
+
+    def fault_response(self, fault: Fault, request: RecordedRequest) -> Response:
+        """The answer for a `fail_next` fault; subclasses give it their service's error shape."""
+        body = fault.body
+        if body is None:
+            phrase = HTTPStatus(fault.status).phrase if fault.status in HTTPStatus._value2member_map_ else ""
+            body = {"status": "error", "message": f"injected {fault.status} {phrase}".strip()}
+        return Response(fault.status, body, dict(fault.headers))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+def _compile(path: str | None) -> re.Pattern[str] | None:
+    return re.compile(path) if path is not None else None
+
+
+def _make_handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # Headers and body go out in separate writes; without this, delayed ACKs add 40 ms each.
+        disable_nagle_algorithm = True
+        server_version = f"{stand_in.name}-stand-in"
+
+        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+            # The stand-in's record of requests replaces the access log.
+            pass
+
+        def handle_one_request(self) -> None:
+            try:
+                super().handle_one_request()
+            except (ConnectionResetError, BrokenPipeError):
+                self.close_connection = True
+
+        def _serve(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            raw_body = self.rfile.read(length) if length else b""
+            body = raw_body
+            if "gzip" in (self.headers.get("Content-Encoding") or "").lower():
+                try:
+                    body = gzip.decompress(raw_body)
+                except (OSError, EOFError):
+                    body = raw_body
+            parts = urlsplit(self.path)
+            recorded = RecordedRequest(
+                method=self.command,
+                path=parts.path,
+                query=parse_qs(parts.query, keep_blank_values=True),
+                headers=dict(self.headers.items()),
+                raw_body=raw_body,
+                body=body,
+            )
+            with stand_in._lock:
+                stand_in.requests.append(recorded)
+            if stand_in.latency:
+                time.sleep(stand_in.latency)
+            fault = stand_in._take_fault(parts.path)
+            if fault is not None:
+                recorded.fault = fault.kind
+                if fault.kind == "delay":
+                    time.sleep(fault.seconds)
+                elif fault.kind == "drop":
+                    self._abort()
+                    return
+                elif fault.kind == "status":
+                    recorded.status = fault.status
+                    self._send(stand_in.fault_response(fault, recorded))
+                    return
+            try:
+                response = stand_in.dispatch(recorded)
+            except Exception as error:  # a stand-in bug must surface as a 500, not a hang
+                response = Response(500, {"status": "error", "message": f"stand-in error: {error!r}"})
+            recorded.status = response.status
+            if fault is not None and fault.kind == "reset":
+                self._send(response, truncate=True)
+                return
+            self._send(response)
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _serve
+
+        def _send(self, response: Response, truncate: bool = False) -> None:
+            payload, headers = response.encoded()
+            self.send_response(response.status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            if truncate:
+                self.wfile.write(payload[: len(payload) // 2])
+                self.wfile.flush()
+                self._abort()
+                return
+            self.wfile.write(payload)
+
+        def _abort(self) -> None:
+            # SO_LINGER with a zero timeout makes close() send a TCP reset.
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.connection.close()
+
+    return RequestHandler
