@@ -64,9 +64,10 @@ class RetryPolicy:
                 raise ConfigurationError(
                     f"expected a number, got {raw!r}", source=f"environment variable {variable}"
                 ) from None
-            if value < 0 or (attribute == "max_attempts" and value < 1):
+            minimum = 1 if attribute == "max_attempts" else 0
+            if value < minimum:
                 raise ConfigurationError(
-                    f"expected a non-negative number{' of at least 1' if attribute == 'max_attempts' else ''}, got {raw!r}",
+                    f"expected a number of at least {minimum}, got {raw!r}",
                     source=f"environment variable {variable}",
                 )
             settings[attribute] = int(value) if attribute == "max_attempts" else value

@@ -253,7 +253,7 @@ def _make_handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
         disable_nagle_algorithm = True
         server_version = f"{stand_in.name}-stand-in"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             # The stand-in's record of requests replaces the access log.
             pass
 

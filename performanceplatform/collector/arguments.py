@@ -1,0 +1,107 @@
+"""The command line: flags, their help, and parsing of the dates.
+
+Only parsing happens here; files are loaded by `config` so that their errors can name the file,
+the key and what was expected.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime
+
+from performanceplatform.collector import __version__
+
+DESCRIPTION = (
+    "Performance Platform Collector: fetches numbers from a source (Google Analytics, Pingdom, ...) "
+    "as a query file describes, and pushes them as records to a Backdrop data set."
+)
+
+EPILOG = """\
+exit codes:
+  0  success (also when DISABLE_COLLECTORS=true or another run of the same query holds the lock)
+  1  the collection failed (a source or Backdrop error); see the log for details
+  2  usage or configuration error: fix the command line or the named file
+
+environment:
+  LOGLEVEL                         DEBUG, INFO (default), WARNING, ERROR or CRITICAL
+  DISABLE_COLLECTORS=true          log what would have run, and exit 0
+  PP_COLLECTOR_DEPARTMENT_CODES    JSON file of department codes (same as --department-codes)
+  PP_COLLECTOR_RETRY_ATTEMPTS, PP_COLLECTOR_RETRY_BASE_DELAY, PP_COLLECTOR_RETRY_MAX_DELAY,
+  PP_COLLECTOR_RETRY_MAX_TOTAL_DELAY, PP_COLLECTOR_CONNECT_TIMEOUT, PP_COLLECTOR_READ_TIMEOUT
+                                   tune retries and timeouts (seconds)
+  PP_COLLECTOR_ALLOW_INSECURE_HTTP=true
+                                   allow credentials over plain http to non-loopback hosts
+"""
+
+
+def parse_date(value: str) -> datetime:
+    """Free-form dates, as the original read them (`2014-08-03`, `2014-08-03T10:00+01:00`)."""
+    from dateutil import parser as date_parser
+
+    try:
+        return date_parser.parse(value)
+    except (ValueError, OverflowError, TypeError):
+        raise argparse.ArgumentTypeError(
+            f"expected a date such as 2014-08-03 or 2014-08-03T10:00:00+00:00, got {value!r}"
+        ) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pp-collector",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "-q", "--query", metavar="QUERY.json", help="query file: entrypoint, data-set, query, options"
+    )
+    source.add_argument(
+        "-l",
+        "--collector",
+        metavar="SLUG",
+        dest="collector_slug",
+        help="fetch the query of collector SLUG from Stagecraft (needs stagecraft_url and "
+        "omniscient_api_token in the -b file)",
+    )
+    parser.add_argument(
+        "-c", "--credentials", metavar="CREDENTIALS.json", required=True,
+        help="credentials for the source (Google Analytics, Pingdom, ...)",
+    )
+    parser.add_argument(
+        "-t", "--token", metavar="TOKEN.json", required=True,
+        help='the Backdrop bearer token: {"token": "..."}',
+    )
+    parser.add_argument(
+        "-b", "--performanceplatform", metavar="BACKDROP.json", required=True,
+        help='where to push: {"backdrop_url": "https://.../data"} (older files: "url")',
+    )
+    parser.add_argument(
+        "-s", "--start", metavar="START", dest="start_at", type=parse_date,
+        help="first date to collect (backfill); defaults depend on the collector",
+    )
+    parser.add_argument(
+        "-e", "--end", metavar="END", dest="end_at", type=parse_date,
+        help="last date to collect; needs --start for Google Analytics",
+    )
+    parser.add_argument(
+        "--console-logging", action="store_true",
+        help="log human-readable lines to stderr instead of the log files",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true",
+        help="fetch from the source but send nothing to Backdrop; print each request that "
+        "would be sent (token redacted) on stdout",
+    )
+    parser.add_argument(
+        "--log-dir", metavar="DIR", default="log",
+        help="directory for collector.log and collector.json.log (default: ./log)",
+    )
+    parser.add_argument(
+        "--department-codes", metavar="CODES.json",
+        help="JSON object mapping department codes (<D1>) to GOV.UK organisation slugs, "
+        "used by the department plugins and ga.contrib.content.table",
+    )
+    parser.add_argument("--version", action="version", version=f"pp-collector {__version__}")
+    return parser

@@ -1,0 +1,3 @@
+"""An importable module that is not a collector: it has no main."""
+
+VALUE = 1
