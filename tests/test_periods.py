@@ -1,0 +1,168 @@
+"""Periods and time windows: the original's vectors (reference §11 items 6–9) and its fixed bugs."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+import pytest
+from freezegun import freeze_time
+
+from performanceplatform.collector.errors import ConfigurationError
+from performanceplatform.collector.periods import (
+    hourly_range,
+    period_range,
+    split_windows,
+    time_span,
+    to_date,
+    to_utc_datetime,
+)
+
+
+def d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+@freeze_time("2013-04-02 10:00")
+def test_daily_default_is_yesterday():
+    assert period_range(None, None, "daily") == [(d("2013-04-01"), d("2013-04-01"))]
+
+
+def test_daily_range_gives_one_period_per_day():
+    assert period_range(d("2013-04-01"), d("2013-04-03"), "daily") == [
+        (d("2013-04-01"), d("2013-04-01")),
+        (d("2013-04-02"), d("2013-04-02")),
+        (d("2013-04-03"), d("2013-04-03")),
+    ]
+
+
+def test_a_datetime_mixes_with_a_date():
+    assert period_range(datetime(2013, 4, 1, 12, 30), d("2013-04-02"), "daily") == [
+        (d("2013-04-01"), d("2013-04-01")),
+        (d("2013-04-02"), d("2013-04-02")),
+    ]
+
+
+def test_end_before_start_is_a_configuration_error():
+    with pytest.raises(ConfigurationError, match="after the end date"):
+        period_range(d("2013-04-03"), d("2013-04-01"), "daily")
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "expected"),
+    [
+        ("2013-04-01", "2013-04-07", [("2013-04-01", "2013-04-07")]),
+        ("2013-04-01", "2013-04-21", [("2013-04-01", "2013-04-07"), ("2013-04-08", "2013-04-14"),
+                                      ("2013-04-15", "2013-04-21")]),
+        ("2013-04-03", "2013-04-10", [("2013-04-01", "2013-04-07"), ("2013-04-08", "2013-04-14")]),
+        ("2013-04-08", "2013-04-08", [("2013-04-08", "2013-04-14")]),
+    ],
+)
+def test_weekly_periods_snap_to_mondays(start, end, expected):
+    assert period_range(d(start), d(end), "weekly") == [(d(a), d(b)) for a, b in expected]
+
+
+@freeze_time("2013-04-11")
+def test_weekly_default_is_the_last_full_week():
+    assert period_range(None, None, "weekly") == [(d("2013-04-01"), d("2013-04-07"))]
+    assert period_range(None, None) == [(d("2013-04-01"), d("2013-04-07"))]
+
+
+@freeze_time("2013-04-02")
+def test_monthly_default_is_the_previous_month():
+    assert period_range(None, None, "monthly") == [(d("2013-03-01"), d("2013-03-31"))]
+
+
+def test_monthly_periods_are_whole_months_across_a_year_end():
+    assert period_range(d("2012-12-20"), d("2013-02-05"), "monthly") == [
+        (d("2012-12-01"), d("2012-12-31")),
+        (d("2013-01-01"), d("2013-01-31")),
+        (d("2013-02-01"), d("2013-02-28")),
+    ]
+
+
+@freeze_time("2013-04-11")
+def test_start_alone_runs_to_the_default_end():
+    # The original crashed here (comparing a date with None); recollect.py relied on it working.
+    assert period_range(d("2013-03-18"), None, "weekly") == [
+        (d("2013-03-18"), d("2013-03-24")),
+        (d("2013-03-25"), d("2013-03-31")),
+        (d("2013-04-01"), d("2013-04-07")),
+    ]
+
+
+def test_end_alone_is_a_usage_error():
+    with pytest.raises(ConfigurationError, match="--end was given without --start"):
+        period_range(None, d("2013-04-01"), "daily")
+
+
+def test_unknown_frequency_names_the_key():
+    with pytest.raises(ConfigurationError, match="key 'frequency': expected one of daily, weekly, monthly"):
+        period_range(None, None, "hourly")
+
+
+def test_time_spans():
+    assert [time_span(f) for f in ("daily", "weekly", "monthly")] == ["day", "week", "month"]
+
+
+@freeze_time("2013-04-02 23:30:00", tz_offset=0)
+def test_today_is_utc_not_the_host_time_zone(monkeypatch):
+    monkeypatch.setenv("TZ", "Pacific/Auckland")
+    import time
+
+    time.tzset()
+    try:
+        assert period_range(None, None, "daily") == [(d("2013-04-01"), d("2013-04-01"))]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_to_date_and_to_utc_datetime():
+    assert to_date(None) is None
+    assert to_date(datetime(2013, 4, 1, 23, 0, tzinfo=timezone(timedelta(hours=-5)))) == d("2013-04-01")
+    assert to_utc_datetime(d("2013-04-01")) == datetime(2013, 4, 1, tzinfo=UTC)
+    # The original relabelled an aware datetime as UTC; it is converted now.
+    assert to_utc_datetime(datetime(2013, 4, 1, 10, 0, tzinfo=timezone(timedelta(hours=1)))) == datetime(
+        2013, 4, 1, 9, 0, tzinfo=UTC
+    )
+    assert to_utc_datetime(datetime(2013, 4, 1, 10, 0)) == datetime(2013, 4, 1, 10, 0, tzinfo=UTC)
+
+
+NOW = datetime(2013, 6, 15, 22, 47, 13, tzinfo=UTC)
+
+
+def test_hourly_range_neither_bound_is_the_last_24_hours():
+    assert hourly_range(None, None, now=NOW) == (
+        datetime(2013, 6, 14, 22, tzinfo=UTC),
+        datetime(2013, 6, 15, 22, tzinfo=UTC),
+    )
+
+
+def test_hourly_range_start_only_runs_to_now():
+    assert hourly_range(datetime(2013, 6, 15, 10, 30), None, now=NOW) == (
+        datetime(2013, 6, 15, 10, tzinfo=UTC),
+        datetime(2013, 6, 15, 22, tzinfo=UTC),
+    )
+
+
+def test_hourly_range_end_only_starts_in_2005():
+    assert hourly_range(None, datetime(2013, 6, 1, 5, 59), now=NOW) == (
+        datetime(2005, 1, 1, tzinfo=UTC),
+        datetime(2013, 6, 1, 5, tzinfo=UTC),
+    )
+
+
+def test_hourly_range_is_in_utc_for_aware_bounds():
+    start = datetime(2013, 6, 15, 10, 0, tzinfo=timezone(timedelta(hours=1)))
+    assert hourly_range(start, None, now=NOW)[0] == datetime(2013, 6, 15, 9, tzinfo=UTC)
+
+
+def test_split_windows_covers_the_range_exactly_once():
+    start = datetime(2013, 1, 1, tzinfo=UTC)
+    end = start + timedelta(days=30, hours=5)
+    windows = split_windows(start, end, timedelta(days=7))
+    assert windows[0][0] == start and windows[-1][1] == end
+    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:], strict=False))
+    assert all(stop - begin <= timedelta(days=7) for begin, stop in windows)
+    assert len(windows) == 5
+    assert split_windows(start, start, timedelta(days=7)) == []
