@@ -1,8 +1,9 @@
-"""Periods and time windows: the original's vectors (reference §11 items 6–9) and its fixed bugs."""
+"""Periods and time windows: the original's vectors (reference §11 items 6-9) and its fixed bugs."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 from freezegun import freeze_time
@@ -162,7 +163,7 @@ def test_split_windows_covers_the_range_exactly_once():
     end = start + timedelta(days=30, hours=5)
     windows = split_windows(start, end, timedelta(days=7))
     assert windows[0][0] == start and windows[-1][1] == end
-    assert all(a[1] == b[0] for a, b in zip(windows, windows[1:], strict=False))
+    assert all(a[1] == b[0] for a, b in pairwise(windows))
     assert all(stop - begin <= timedelta(days=7) for begin, stop in windows)
     assert len(windows) == 5
     assert split_windows(start, start, timedelta(days=7)) == []
