@@ -18,9 +18,10 @@ DESCRIPTION = (
 
 EPILOG = """\
 exit codes:
-  0  success (also when DISABLE_COLLECTORS=true or another run of the same query holds the lock)
-  1  the collection failed (a source or Backdrop error); see the log for details
-  2  usage or configuration error: fix the command line or the named file
+  0    success (also when DISABLE_COLLECTORS=true or another run of the same query holds the lock)
+  1    the collection failed (a source or Backdrop error); see the log for details
+  2    usage or configuration error: fix the command line or the named file
+  130  interrupted by Ctrl-C (SIGINT); 143 terminated by SIGTERM
 
 environment:
   LOGLEVEL                         DEBUG, INFO (default), WARNING, ERROR or CRITICAL
@@ -97,6 +98,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--log-dir", metavar="DIR", default="log",
         help="directory for collector.log and collector.json.log (default: ./log)",
+    )
+    parser.add_argument(
+        "--lock-dir", metavar="DIR", default=None,
+        help="directory for the lock files that stop two runs of the same query overlapping "
+        "(default: 'lock' beside the log directory)",
+    )
+    parser.add_argument(
+        "--lock-wait", metavar="SECONDS", type=float, default=10.0,
+        help="how long to wait for an overlapping run of the same query to finish before "
+        "leaving it be and exiting 0 (default: 10)",
     )
     parser.add_argument(
         "--department-codes", metavar="CODES.json",

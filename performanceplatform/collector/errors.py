@@ -107,4 +107,9 @@ class InvalidRecordError(CollectorError):
 
 
 class RunInterrupted(CollectorError):
-    """SIGTERM or Ctrl-C arrived mid-run."""
+    """SIGTERM or Ctrl-C arrived mid-run. Exit code 128 + the signal number, as shells report it."""
+
+    def __init__(self, message: str, *, signal_number: int):
+        self.signal_number = signal_number
+        self.exit_code = 128 + signal_number
+        super().__init__(message)

@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from performanceplatform.collector import config as config_files
@@ -19,6 +23,7 @@ from performanceplatform.collector.errors import (
     EXIT_OK,
     CollectorError,
     ConfigurationError,
+    RunInterrupted,
 )
 from performanceplatform.collector.logging_setup import configure, level_from_environment
 from performanceplatform.collector.redaction import (
@@ -46,7 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _report(error)
         return error.exit_code
     try:
-        return _run(args, logging_setup.context)
+        with _interruptible():
+            return _run(args, logging_setup.context)
+    except RunInterrupted as error:
+        log.error("%s", error)
+        _report(error)
+        return error.exit_code
     except CollectorError as error:
         if isinstance(error, ConfigurationError):
             log.error("%s", error)
@@ -113,16 +123,63 @@ def _run(args: Any, context: Any) -> int:
 
     collector_main = load_entrypoint(query.entrypoint, query.source)
     data_set_config = config_files.data_set_config(backdrop, token, query, dry_run=args.dry_run)
-    run_collector(
-        collector_main,
-        credentials=credentials,
-        data_set_config=data_set_config,
-        query=query,
-        start_at=args.start_at,
-        end_at=args.end_at,
-    )
+    with _one_run_per_query(args, query) as holding:
+        if not holding:
+            return EXIT_OK
+        run_collector(
+            collector_main,
+            credentials=credentials,
+            data_set_config=data_set_config,
+            query=query,
+            start_at=args.start_at,
+            end_at=args.end_at,
+        )
     log.info("Collection into %s/%s finished", query.data_group, query.data_type)
     return EXIT_OK
+
+
+@contextmanager
+def _one_run_per_query(args: Any, query: Any) -> Iterator[bool]:
+    """Hold this query's lock for the run; a dry run pushes nothing, so it needs none."""
+    if args.dry_run:
+        yield True
+        return
+    from performanceplatform.collector.locking import exclusive_run, lock_path
+
+    lock_dir = Path(args.lock_dir) if args.lock_dir else Path(args.log_dir).parent / "lock"
+    identity = os.path.abspath(query.path) if query.path else f"stagecraft:{args.collector_slug}"
+    path = lock_path(lock_dir, query.data_group, query.data_type, identity)
+    with exclusive_run(path, args.lock_wait) as holding:
+        if not holding:
+            log.warning(
+                "Another run of %s into %s/%s is still running (lock %s held for over %.0f s); "
+                "leaving it to finish",
+                identity,
+                query.data_group,
+                query.data_type,
+                path,
+                args.lock_wait,
+            )
+        yield holding
+
+
+@contextmanager
+def _interruptible() -> Iterator[None]:
+    """Turn SIGTERM (and Ctrl-C) into `RunInterrupted`, raised wherever the run is."""
+
+    def terminate(signum: int, frame: object) -> None:
+        raise RunInterrupted(f"stopped by {signal.Signals(signum).name}", signal_number=signum)
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    except KeyboardInterrupt:
+        raise RunInterrupted("stopped by SIGINT (Ctrl-C)", signal_number=signal.SIGINT) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _report(error: CollectorError | str) -> None:

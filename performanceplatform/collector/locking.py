@@ -1,0 +1,62 @@
+"""One run at a time per query: the lock that keeps overlapping cron runs apart.
+
+The lock is an advisory `flock` on a file in the lock directory, named after the data set and the
+query file (or Stagecraft slug). The kernel releases it when the process ends however it ends, so a
+crashed run can never leave a lock that blocks the next one; the file itself may stay.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from performanceplatform.collector.errors import ConfigurationError
+
+log = logging.getLogger(__name__)
+
+POLL_INTERVAL = 0.1
+
+
+def lock_path(lock_dir: Path, data_group: str, data_type: str, query_identity: str) -> Path:
+    digest = hashlib.sha256(query_identity.encode("utf-8")).hexdigest()[:12]
+    readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{data_group}.{data_type}")
+    return lock_dir / f"{readable}.{digest}.lock"
+
+
+@contextmanager
+def exclusive_run(path: Path, wait_seconds: float) -> Iterator[bool]:
+    """Yield True holding the lock, or False if another run still held it after `wait_seconds`."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as error:
+        raise ConfigurationError(
+            f"cannot create the lock file ({error.strerror or error}); choose another --lock-dir",
+            source=f"lock file {path}",
+        ) from None
+    try:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+                time.sleep(POLL_INTERVAL)
+        os.ftruncate(descriptor, 0)
+        os.write(descriptor, f"{os.getpid()}\n".encode())
+        try:
+            yield True
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        os.close(descriptor)
