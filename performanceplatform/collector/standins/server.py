@@ -122,8 +122,9 @@ class StandIn:
 
     def start(self) -> StandIn:
         self._server = _Server((self.host, self.requested_port), _make_handler(self))
+        # A short poll interval keeps stop() fast; tests start and stop many servers.
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"{self.name}-stand-in", daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"{self.name}-stand-in", daemon=True
         )
         self._thread.start()
         return self

@@ -1,0 +1,360 @@
+"""A stand-in for Backdrop's write API (plus a raw read of what landed).
+
+It reproduces the contract in `shared/reference/backdrop-write-api.md` §1-2: the order of checks
+(data set, then token, then body), per-data-set bearer tokens, the exact status codes and error
+bodies (including their two shapes, `message` and `messages`), gzip bodies with the 10 MiB limit,
+Backdrop's record rules with their exact messages, all-or-nothing batches, upsert by `_id`, and
+lenient timestamps stored as UTC ISO strings. It also keeps the observed quirk that a batch with a
+record lacking `_timestamp` is stored and then answered with a 500.
+
+It deliberately does not share code with the client's own validation (`backdrop_validation`): the
+two are independent readings of the same rules, so tests of one against the other can catch a
+mistake in either.
+
+Not reproduced: schemas, `auto_ids`, transforms, DELETE/PATCH of single records, the deprecated
+`/<data_set_name>` routes and the read API's query parameters.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+import re
+import uuid
+import zlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from dateutil import parser as dateutil_parser
+
+from performanceplatform.collector.standins.server import (
+    Fault,
+    RecordedRequest,
+    Response,
+    StandIn,
+    route,
+)
+
+MAX_DECOMPRESSED_BODY = 10 * 1024 * 1024
+VALID_KEY = re.compile(r"^[a-z_][a-z0-9_]+$")
+RESERVED_KEYWORDS = ("_timestamp", "_start_at", "_end_at", "_id")
+TIMESTAMP_FIELDS = ("_timestamp", "_start_at", "_end_at")
+# Added by Backdrop to every stored record; not part of what the client sent.
+PERIOD_FIELDS = (
+    "_hour_start_at",
+    "_day_start_at",
+    "_week_start_at",
+    "_month_start_at",
+    "_quarter_start_at",
+    "_year_start_at",
+)
+ADDED_FIELDS = ("_updated_at", *PERIOD_FIELDS)
+
+DATA_PATH = r"/data/(?P<group>[^/]+)/(?P<data_type>[^/]+)"
+NO_CACHE = {"Cache-Control": "no-cache"}
+MISSING_HEADER_MESSAGE = "Expected header of form: Authorization: Bearer <token>"
+CONTENT_TYPE_MESSAGE = "ValidationError('Expected header: Content-type: application/json',)"
+ZERO_BYTES_MESSAGE = "Expected JSON request body but received zero bytes."
+PUT_NOT_EMPTY_MESSAGE = "Not implemented: you can only pass an empty JSON list"
+# Werkzeug's page: Backdrop registers no JSON handler for 413.
+REQUEST_TOO_LARGE_PAGE = (
+    '<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n'
+    "<title>413 Request Entity Too Large</title>\n"
+    "<h1>Request Entity Too Large</h1>\n"
+    "<p>The data value transmitted exceeds the capacity limit.</p>\n"
+)
+
+
+@dataclass
+class DataSetState:
+    group: str
+    data_type: str
+    name: str
+    # None reproduces a Stagecraft config with no `bearer_token` key (Backdrop answers 500).
+    token: str | None
+    records: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
+    return Response(status, {"status": "error", "message": message}, {**NO_CACHE, **(headers or {})})
+
+
+def _internal_error(exception: BaseException) -> Response:
+    return _error(500, f"Internal Server Error: {exception!r}")
+
+
+class _Rejected(Exception):
+    """A request answered before its records are looked at; carries the answer."""
+
+    def __init__(self, response: Response):
+        super().__init__(response.status)
+        self.response = response
+
+
+class BackdropStandIn(StandIn):
+    name = "backdrop"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+        super().__init__(host, port)
+        self._data_sets: dict[tuple[str, str], DataSetState] = {}
+
+    # Set-up and inspection -----------------------------------------------------------------------
+
+    def add_data_set(
+        self, group: str, data_type: str, token: str | None, *, name: str | None = None
+    ) -> DataSetState:
+        """Configure a data set, as Stagecraft would; `name` defaults to `<group>_<type>`."""
+        state = DataSetState(
+            group, data_type, name or f"{group}_{data_type}".replace("-", "_"), token
+        )
+        with self._lock:
+            self._data_sets[(group, data_type)] = state
+        return state
+
+    def reset(self) -> None:
+        """Forget every data set, stored record, recorded request and pending fault.
+
+        Lets one running server serve many tests: starting and stopping one costs half a second.
+        """
+        with self._lock:
+            self._data_sets.clear()
+            self.requests.clear()
+            self.latency = 0.0
+        self.clear_faults()
+
+    def data_url(self, group: str, data_type: str) -> str:
+        """The URL a client posts to: `<base>/data/<group>/<type>`."""
+        return f"{self.url}/data/{group}/{data_type}"
+
+    def records(
+        self, group: str, data_type: str, *, with_added_fields: bool = False
+    ) -> list[dict[str, Any]]:
+        """Copies of the stored records, in the order first stored.
+
+        Timestamps are as Backdrop stores them (UTC ISO strings) and every record has an `_id`.
+        The fields Backdrop adds itself (`_updated_at`, `_day_start_at`, …) are left out unless
+        `with_added_fields` is set.
+        """
+        with self._lock:
+            stored = list(self._state(group, data_type).records.values())
+            result = copy.deepcopy(stored)
+        if not with_added_fields:
+            for record in result:
+                for name in ADDED_FIELDS:
+                    record.pop(name, None)
+        return result
+
+    def record(self, group: str, data_type: str, record_id: str) -> dict[str, Any] | None:
+        """The stored record with `_id` `record_id` (without added fields), or None."""
+        for record in self.records(group, data_type):
+            if record["_id"] == record_id:
+                return record
+        return None
+
+    def store(self, group: str, data_type: str, records: list[dict[str, Any]]) -> None:
+        """Put records straight into a data set (test set-up), bypassing validation."""
+        with self._lock:
+            state = self._state(group, data_type)
+            for record in records:
+                record = dict(record)
+                record_id = record.setdefault("_id", str(uuid.uuid4()))
+                state.records[record_id] = record
+
+    def _state(self, group: str, data_type: str) -> DataSetState:
+        try:
+            return self._data_sets[(group, data_type)]
+        except KeyError:
+            raise KeyError(f"no data set {group}/{data_type} configured") from None
+
+    # Routes --------------------------------------------------------------------------------------
+
+    @route("GET", "/_status")
+    def status(self, request: RecordedRequest) -> Response:
+        return Response(200, {"status": "ok", "message": "app is up"})
+
+    @route("POST", DATA_PATH)
+    def post_records(self, request: RecordedRequest, group: str, data_type: str) -> Response:
+        try:
+            state = self._authorised(request, group, data_type)
+            data = self._json_body(request)
+        except _Rejected as rejected:
+            return rejected.response
+        if isinstance(data, dict):
+            data = [data]
+        for item in data if isinstance(data, list) else [data]:
+            if not isinstance(item, dict):
+                # Backdrop calls .iteritems() on each record and fails with an uncaught error.
+                return _internal_error(
+                    AttributeError(f"'{type(item).__name__}' object has no attribute 'iteritems'")
+                )
+        records = [dict(item) for item in data]
+        errors = self._parse_timestamps(records)
+        for record in records:
+            problem = _record_problem(record)
+            if problem is not None:
+                errors.append(problem)
+        if errors:
+            # All or nothing: one bad record and none of the request is stored.
+            return Response(400, {"messages": errors}, dict(NO_CACHE))
+        now = dt.datetime.now(dt.UTC).isoformat()
+        with self._lock:
+            for record in records:
+                record_id = record.setdefault("_id", str(uuid.uuid4()))
+                record["_updated_at"] = now
+                if isinstance(record.get("_timestamp"), dt.datetime):
+                    record.update(_period_fields(record["_timestamp"]))
+                stored = {
+                    key: value.isoformat() if isinstance(value, dt.datetime) else value
+                    for key, value in record.items()
+                }
+                # Upsert: the whole record is replaced; in a batch the last one with an _id wins.
+                state.records[record_id] = stored
+        if records and any("_timestamp" not in record for record in records):
+            # Observed quirk: the records are stored, then the batch's date range (computed for
+            # the transforms) fails on the missing key.
+            return _internal_error(KeyError("_timestamp"))
+        return Response(200, {"status": "ok"}, dict(NO_CACHE))
+
+    @route("PUT", DATA_PATH)
+    def put_records(self, request: RecordedRequest, group: str, data_type: str) -> Response:
+        try:
+            state = self._authorised(request, group, data_type)
+            data = self._json_body(request)
+        except _Rejected as rejected:
+            return rejected.response
+        if data != []:
+            return _error(400, PUT_NOT_EMPTY_MESSAGE)
+        with self._lock:
+            state.records.clear()
+        return Response(
+            200, {"status": "ok", "message": f"{state.name} now contains 0 records"}, dict(NO_CACHE)
+        )
+
+    @route("GET", DATA_PATH)
+    def get_records(self, request: RecordedRequest, group: str, data_type: str) -> Response:
+        # The read API's raw query (no parameters): everything stored, with the added fields.
+        with self._lock:
+            state = self._data_sets.get((group, data_type))
+            if state is None:
+                return Response(404, {"status": "error", "message": "data_set not found"})
+            data = copy.deepcopy(list(state.records.values()))
+        return Response(
+            200,
+            {"data": data},
+            {"Cache-Control": "max-age=1800", "Access-Control-Allow-Origin": "*"},
+        )
+
+    def fault_response(self, fault: Fault, request: RecordedRequest) -> Response:
+        response = super().fault_response(fault, request)
+        headers = {**NO_CACHE, **response.headers}
+        if fault.status == 401:
+            headers.setdefault("WWW-Authenticate", "bearer")
+        return Response(response.status, response.body, headers)
+
+    # Checks, in Backdrop's order ----------------------------------------------------------------
+
+    def _authorised(self, request: RecordedRequest, group: str, data_type: str) -> DataSetState:
+        with self._lock:
+            state = self._data_sets.get((group, data_type))
+        if state is None:
+            # Looked up before the token is checked: an unknown data set is 404 even without one.
+            raise _Rejected(_error(404, "Could not find data_set_config"))
+        header = request.header("Authorization")
+        if header is None:
+            raise _Rejected(_error(401, MISSING_HEADER_MESSAGE, {"WWW-Authenticate": "bearer"}))
+        if state.token is None:
+            raise _Rejected(_internal_error(KeyError("bearer_token")))
+        # Exactly "Bearer <token>": case-sensitive prefix, one space, plain string equality.
+        token = header[len("Bearer ") :] if header.startswith("Bearer ") else None
+        if token != state.token:
+            raise _Rejected(
+                _error(
+                    401,
+                    f"Unauthorized: Invalid bearer token '{token}' for '{state.name}'",
+                    {"WWW-Authenticate": "bearer"},
+                )
+            )
+        return state
+
+    def _json_body(self, request: RecordedRequest) -> Any:
+        body = self._decompressed(request)
+        if not body:
+            raise _Rejected(_error(400, ZERO_BYTES_MESSAGE))
+        content_type = request.header("Content-Type") or ""
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            raise _Rejected(Response(400, {"messages": [CONTENT_TYPE_MESSAGE]}, dict(NO_CACHE)))
+        try:
+            return json.loads(body)
+        except ValueError as error:
+            raise _Rejected(_error(400, f'Error parsing JSON: "{error}"')) from None
+
+    @staticmethod
+    def _decompressed(request: RecordedRequest) -> bytes:
+        # Only gzip is understood, found anywhere in the lower-cased header; anything else (deflate)
+        # reaches the JSON parser as it is. Decompressed here from the raw bytes, with Backdrop's
+        # limit, rather than taken from the framework's unbounded `.body`.
+        if "gzip" not in (request.header("Content-Encoding") or "").lower():
+            return request.raw_body
+        decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            body = decompressor.decompress(request.raw_body, MAX_DECOMPRESSED_BODY + 1)
+        except zlib.error as error:
+            raise _Rejected(_internal_error(OSError(f"Not a gzipped file ({error})"))) from None
+        if len(body) > MAX_DECOMPRESSED_BODY:
+            raise _Rejected(
+                Response(413, REQUEST_TOO_LARGE_PAGE, {"Content-Type": "text/html; charset=utf-8"})
+            )
+        return body
+
+    @staticmethod
+    def _parse_timestamps(records: list[dict[str, Any]]) -> list[str]:
+        """Parse timestamp fields in place, leniently, to UTC; the errors, across all records."""
+        errors = []
+        for record in records:
+            for name in TIMESTAMP_FIELDS:
+                if name not in record:
+                    continue
+                value = record[name]
+                try:
+                    if not isinstance(value, str):
+                        raise TypeError(f"cannot parse a {type(value).__name__}")
+                    parsed = dateutil_parser.parse(value)
+                    if parsed.tzinfo is None:
+                        parsed = parsed.replace(tzinfo=dt.UTC)
+                    record[name] = parsed.astimezone(dt.UTC)
+                except TypeError:
+                    errors.append(f"the {name} must be a date in the format yyyy-MM-ddT00:00:00Z")
+                except (ValueError, OverflowError):
+                    errors.append(f"{value} in the {name} field is not a valid date")
+        return errors
+
+
+def _record_problem(record: dict[str, Any]) -> str | None:
+    """Backdrop's `validate_record_data`: the first rule the record breaks, in key order."""
+    for key, value in record.items():
+        if not VALID_KEY.match(key.lower()):
+            return f"{key} is not a valid key"
+        if key.startswith("_") and key not in RESERVED_KEYWORDS:
+            return f"{key} is not a recognised internal field"
+        if value is not None and not isinstance(value, int | float | str | bool | dt.datetime):
+            return f"{key} has an invalid value"
+        if key in TIMESTAMP_FIELDS and not isinstance(value, dt.datetime):
+            return f"{key} is not a valid datetime object"
+        if key == "_id" and not (isinstance(value, str) and value and not re.search(r"\s", value)):
+            return f'_id "{value}" is not a valid id'
+    return None
+
+
+def _period_fields(timestamp: dt.datetime) -> dict[str, dt.datetime]:
+    hour = timestamp.replace(minute=0, second=0, microsecond=0)
+    day = hour.replace(hour=0)
+    month = day.replace(day=1)
+    return {
+        "_hour_start_at": hour,
+        "_day_start_at": day,
+        "_week_start_at": day - dt.timedelta(days=day.weekday()),
+        "_month_start_at": month,
+        "_quarter_start_at": month.replace(month=3 * ((month.month - 1) // 3) + 1),
+        "_year_start_at": month.replace(month=1),
+    }

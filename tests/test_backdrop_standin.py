@@ -1,0 +1,370 @@
+"""The Backdrop stand-in keeps Backdrop's write contract (shared/reference/backdrop-write-api.md)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import zlib
+from typing import Any
+
+import pytest
+import requests
+
+from performanceplatform.collector.standins.backdrop import BackdropStandIn
+from tests.support.backdrop import DATA_GROUP, DATA_TYPE, TOKEN
+
+AUTH = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
+TS = "2013-04-01T00:00:00+00:00"
+
+
+def post(
+    backdrop: BackdropStandIn,
+    body: Any,
+    *,
+    headers: dict[str, str] | None = None,
+    method: str = "POST",
+    path: str | None = None,
+) -> requests.Response:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return requests.request(
+        method,
+        backdrop.url + (path or f"/data/{DATA_GROUP}/{DATA_TYPE}"),
+        data=data,
+        headers=AUTH if headers is None else headers,
+        timeout=10,
+    )
+
+
+def test_status(backdrop: BackdropStandIn) -> None:
+    response = requests.get(f"{backdrop.url}/_status", timeout=10)
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "message": "app is up"}
+
+
+def test_a_valid_post_is_stored(backdrop: BackdropStandIn) -> None:
+    response = post(backdrop, [{"_timestamp": TS, "_id": "a1", "count": 3}])
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert backdrop.records(DATA_GROUP, DATA_TYPE) == [{"_timestamp": TS, "_id": "a1", "count": 3}]
+
+
+def test_an_unknown_data_set_is_404_before_the_token_is_checked(backdrop: BackdropStandIn) -> None:
+    response = post(backdrop, [{"_timestamp": TS}], headers={}, path="/data/no/such")
+    assert response.status_code == 404
+    assert response.json() == {"status": "error", "message": "Could not find data_set_config"}
+
+
+def test_a_missing_authorization_header_is_401(backdrop: BackdropStandIn) -> None:
+    response = post(backdrop, [{"_timestamp": TS}], headers={"Content-Type": "application/json"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "bearer"
+    assert response.json() == {
+        "status": "error",
+        "message": "Expected header of form: Authorization: Bearer <token>",
+    }
+    assert backdrop.records(DATA_GROUP, DATA_TYPE) == []
+
+
+@pytest.mark.parametrize(
+    ("authorization", "shown"),
+    [("Bearer wrong", "wrong"), ("bearer " + TOKEN, "None"), ("Token " + TOKEN, "None")],
+)
+def test_a_wrong_token_or_scheme_is_401(
+    backdrop: BackdropStandIn, authorization: str, shown: str
+) -> None:
+    response = post(
+        backdrop,
+        [{"_timestamp": TS}],
+        headers={"Authorization": authorization, "Content-Type": "application/json"},
+    )
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == "bearer"
+    assert response.json() == {
+        "status": "error",
+        "message": f"Unauthorized: Invalid bearer token '{shown}' for 'test_group_test_type'",
+    }
+
+
+def test_tokens_are_per_data_set(backdrop: BackdropStandIn) -> None:
+    backdrop.add_data_set("other", "set", "other-token")
+    response = post(backdrop, [{"_timestamp": TS}], path="/data/other/set")
+    assert response.status_code == 401
+    response = post(
+        backdrop,
+        [{"_timestamp": TS}],
+        path="/data/other/set",
+        headers={"Authorization": "Bearer other-token", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200
+    assert len(backdrop.records("other", "set")) == 1
+    assert backdrop.records(DATA_GROUP, DATA_TYPE) == []
+
+
+def test_a_data_set_without_a_token_in_its_config_is_500(backdrop: BackdropStandIn) -> None:
+    backdrop.add_data_set("no", "token", None)
+    response = post(backdrop, [{"_timestamp": TS}], path="/data/no/token")
+    assert response.status_code == 500
+    assert response.json() == {
+        "status": "error",
+        "message": "Internal Server Error: KeyError('bearer_token')",
+    }
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded", None])
+def test_the_content_type_must_be_json(backdrop: BackdropStandIn, content_type: str | None) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    response = post(backdrop, [{"_timestamp": TS}], headers=headers)
+    assert response.status_code == 400
+    assert response.json() == {
+        "messages": ["ValidationError('Expected header: Content-type: application/json',)"]
+    }
+
+
+def test_content_type_parameters_are_accepted(backdrop: BackdropStandIn) -> None:
+    headers = {**AUTH, "Content-Type": "application/json; charset=utf-8"}
+    assert post(backdrop, [{"_timestamp": TS}], headers=headers).status_code == 200
+
+
+def test_an_empty_body_is_400(backdrop: BackdropStandIn) -> None:
+    response = post(backdrop, b"")
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": "error",
+        "message": "Expected JSON request body but received zero bytes.",
+    }
+
+
+def test_malformed_json_is_400(backdrop: BackdropStandIn) -> None:
+    response = post(backdrop, b"[{nope")
+    assert response.status_code == 400
+    message = response.json()["message"]
+    assert message.startswith('Error parsing JSON: "') and message.endswith('"')
+    assert response.json()["status"] == "error"
+
+
+def test_an_object_is_taken_as_one_record(backdrop: BackdropStandIn) -> None:
+    assert post(backdrop, {"_timestamp": TS, "_id": "x1"}).status_code == 200
+    assert backdrop.records(DATA_GROUP, DATA_TYPE) == [{"_timestamp": TS, "_id": "x1"}]
+
+
+@pytest.mark.parametrize("body", ["foo", 3, [1, 2], [{"_timestamp": TS}, "x"]])
+def test_a_scalar_or_a_list_of_non_objects_is_500(backdrop: BackdropStandIn, body: Any) -> None:
+    response = post(backdrop, body)
+    assert response.status_code == 500
+    assert response.json()["message"].startswith("Internal Server Error: AttributeError(")
+    assert backdrop.records(DATA_GROUP, DATA_TYPE) == []
+
+
+def test_an_empty_list_stores_nothing(backdrop: BackdropStandIn) -> None:
+    response = post(backdrop, [])
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+    assert backdrop.records(DATA_GROUP, DATA_TYPE) == []
+
+
+@pytest.mark.parametrize(
+    ("record", "messages"),
+    [
+        ({"_timestamp": TS, "a": 1}, ["a is not a valid key"]),
+        ({"_timestamp": TS, "foo-bar": 1}, ["foo-bar is not a valid key"]),
+        ({"_timestamp": TS, "1abc": 1}, ["1abc is not a valid key"]),
+        ({"_timestamp": TS, "_updated_at": TS}, ["_updated_at is not a recognised internal field"]),
+        ({"_timestamp": TS, "nested": {"a": 1}}, ["nested has an invalid value"]),
+        ({"_timestamp": TS, "listed": [1]}, ["listed has an invalid value"]),
+        ({"_timestamp": TS, "_id": 7}, ['_id "7" is not a valid id']),
+        ({"_timestamp": TS, "_id": ""}, ['_id "" is not a valid id']),
+        ({"_timestamp": TS, "_id": "a b"}, ['_id "a b" is not a valid id']),
+        (
+            {"_timestamp": "hammer time"},
+            [
+                "hammer time in the _timestamp field is not a valid date",
+                "_timestamp is not a valid datetime object",
+            ],
+        ),
+        (
+            {"_timestamp": TS, "_start_at": None},
+            [
+                "the _start_at must be a date in the format yyyy-MM-ddT00:00:00Z",
+                "_start_at is not a valid datetime object",
+            ],
+        ),
+        # Only the first failing rule of a record is reported.
+        ({"_timestamp": TS, "a": 1, "b-c": [1]}, ["a is not a valid key"]),
+    ],
+)
+def test_invalid_records_get_backdrops_messages(
+    backdrop: BackdropStandIn, record: dict[str, Any], messages: list[str]
+) -> None:
+    response = post(backdrop, [record])
+    assert response.status_code == 400
+    assert response.json() == {"messages": messages}
+
+
+def test_valid_edge_cases_are_accepted(backdrop: BackdropStandIn) -> None:
+    record = {"_timestamp": TS, "CamelCase": 1, "nothing": None, "flag": True, "ratio": 0.5, "ab": "x"}
+    assert post(backdrop, [record]).status_code == 200
+    stored = backdrop.records(DATA_GROUP, DATA_TYPE)[0]
+    assert stored["CamelCase"] == 1 and stored["nothing"] is None and stored["flag"] is True
+
+
+def test_one_bad_record_rejects_the_whole_request(backdrop: BackdropStandIn) -> None:
+    response = post(
+        backdrop,
+        [
+            {"_timestamp": TS, "good": 1},
+            {"_timestamp": TS, "bad key": 2},
+            {"_timestamp": TS, "_nope": 3},
+        ],
+    )
+    assert response.status_code == 400
+    # Errors are collected across all the records of the request.
+    assert response.json() == {
+        "messages": ["bad key is not a valid key", "_nope is not a recognised internal field"]
+    }
+    assert backdrop.records(DATA_GROUP, DATA_TYPE) == []
+
+
+def test_a_record_with_the_same_id_is_replaced_whole(backdrop: BackdropStandIn) -> None:
+    assert post(backdrop, [{"_timestamp": TS, "_id": "k", "a1": 1, "b1": 2}]).status_code == 200
+    assert post(backdrop, [{"_timestamp": TS, "_id": "k", "a1": 5}]).status_code == 200
+    assert backdrop.records(DATA_GROUP, DATA_TYPE) == [{"_timestamp": TS, "_id": "k", "a1": 5}]
+
+
+def test_within_a_batch_the_last_record_with_an_id_wins(backdrop: BackdropStandIn) -> None:
+    body = [{"_timestamp": TS, "_id": "k", "v1": 1}, {"_timestamp": TS, "_id": "k", "v1": 2}]
+    assert post(backdrop, body).status_code == 200
+    assert backdrop.records(DATA_GROUP, DATA_TYPE) == [{"_timestamp": TS, "_id": "k", "v1": 2}]
+
+
+def test_a_record_without_an_id_gets_a_fresh_one(backdrop: BackdropStandIn) -> None:
+    assert post(backdrop, [{"_timestamp": TS, "v1": 1}, {"_timestamp": TS, "v1": 1}]).status_code == 200
+    ids = [record["_id"] for record in backdrop.records(DATA_GROUP, DATA_TYPE)]
+    assert len(ids) == 2 and ids[0] != ids[1]
+
+
+@pytest.mark.parametrize(
+    ("sent", "stored"),
+    [
+        ("2013-03-21T10:10:10+05:30", "2013-03-21T04:40:10+00:00"),
+        ("2013-03-21T10:10:10Z", "2013-03-21T10:10:10+00:00"),
+        ("2013-03-21T10:10:10", "2013-03-21T10:10:10+00:00"),
+        ("2013-03-22", "2013-03-22T00:00:00+00:00"),
+        ("22/03/2013 10:00", "2013-03-22T10:00:00+00:00"),
+    ],
+)
+def test_timestamps_are_parsed_leniently_and_stored_in_utc(
+    backdrop: BackdropStandIn, sent: str, stored: str
+) -> None:
+    body = [{"_timestamp": sent, "_start_at": sent, "_end_at": sent, "_id": "t"}]
+    assert post(backdrop, body).status_code == 200
+    record = backdrop.record(DATA_GROUP, DATA_TYPE, "t")
+    assert record == {"_timestamp": stored, "_start_at": stored, "_end_at": stored, "_id": "t"}
+
+
+def test_a_record_without_a_timestamp_is_stored_and_then_500(backdrop: BackdropStandIn) -> None:
+    response = post(backdrop, [{"_id": "n", "count": 1}])
+    assert response.status_code == 500
+    assert response.json() == {
+        "status": "error",
+        "message": "Internal Server Error: KeyError('_timestamp')",
+    }
+    assert backdrop.records(DATA_GROUP, DATA_TYPE) == [{"_id": "n", "count": 1}]
+
+
+def test_put_of_an_empty_list_empties_the_data_set(backdrop: BackdropStandIn) -> None:
+    backdrop.store(DATA_GROUP, DATA_TYPE, [{"_timestamp": TS, "_id": "old"}])
+    response = post(backdrop, [], method="PUT")
+    assert response.status_code == 200
+    assert response.json() == {
+        "status": "ok",
+        "message": "test_group_test_type now contains 0 records",
+    }
+    assert backdrop.records(DATA_GROUP, DATA_TYPE) == []
+
+
+def test_put_of_records_is_not_implemented(backdrop: BackdropStandIn) -> None:
+    backdrop.store(DATA_GROUP, DATA_TYPE, [{"_timestamp": TS, "_id": "old"}])
+    response = post(backdrop, [{"_timestamp": TS}], method="PUT")
+    assert response.status_code == 400
+    assert response.json() == {
+        "status": "error",
+        "message": "Not implemented: you can only pass an empty JSON list",
+    }
+    assert len(backdrop.records(DATA_GROUP, DATA_TYPE)) == 1
+
+
+def test_put_needs_the_token(backdrop: BackdropStandIn) -> None:
+    backdrop.store(DATA_GROUP, DATA_TYPE, [{"_timestamp": TS, "_id": "old"}])
+    response = post(backdrop, [], method="PUT", headers={"Content-Type": "application/json"})
+    assert response.status_code == 401
+    assert len(backdrop.records(DATA_GROUP, DATA_TYPE)) == 1
+
+
+@pytest.mark.parametrize("method", ["DELETE", "PATCH"])
+def test_other_methods_are_405(backdrop: BackdropStandIn, method: str) -> None:
+    response = post(backdrop, [], method=method)
+    assert response.status_code == 405
+    assert response.json() == {
+        "status": "error",
+        "message": "The method is not allowed for the requested URL.",
+    }
+
+
+def test_gzip_bodies_are_decompressed(backdrop: BackdropStandIn) -> None:
+    body = gzip.compress(json.dumps([{"_timestamp": TS, "_id": "z"}]).encode())
+    response = post(backdrop, body, headers={**AUTH, "Content-Encoding": "gzip"})
+    assert response.status_code == 200
+    assert backdrop.record(DATA_GROUP, DATA_TYPE, "z") is not None
+
+
+def test_a_gzip_body_over_10_mib_decompressed_is_413_html(backdrop: BackdropStandIn) -> None:
+    padding = " " * (10 * 1024 * 1024)
+    body = gzip.compress(("[" + padding + "]").encode())
+    response = post(backdrop, body, headers={**AUTH, "Content-Encoding": "gzip"})
+    assert response.status_code == 413
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "Request Entity Too Large" in response.text
+
+
+def test_a_gzip_body_just_under_the_limit_is_accepted(backdrop: BackdropStandIn) -> None:
+    padding = " " * (10 * 1024 * 1024 - 2)
+    body = gzip.compress(("[" + padding + "]").encode())
+    response = post(backdrop, body, headers={**AUTH, "Content-Encoding": "gzip"})
+    assert response.status_code == 200
+
+
+def test_deflate_is_not_understood(backdrop: BackdropStandIn) -> None:
+    body = zlib.compress(json.dumps([{"_timestamp": TS}]).encode())
+    response = post(backdrop, body, headers={**AUTH, "Content-Encoding": "deflate"})
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("Error parsing JSON:")
+
+
+def test_get_returns_what_was_stored_with_backdrops_added_fields(backdrop: BackdropStandIn) -> None:
+    assert post(backdrop, [{"_timestamp": "2014-01-08T13:45:00Z", "_id": "g", "v1": 1}]).status_code == 200
+    response = requests.get(backdrop.data_url(DATA_GROUP, DATA_TYPE), timeout=10)
+    assert response.status_code == 200
+    (record,) = response.json()["data"]
+    assert record["_timestamp"] == "2014-01-08T13:45:00+00:00"
+    assert record["_hour_start_at"] == "2014-01-08T13:00:00+00:00"
+    assert record["_day_start_at"] == "2014-01-08T00:00:00+00:00"
+    assert record["_week_start_at"] == "2014-01-06T00:00:00+00:00"
+    assert record["_month_start_at"] == "2014-01-01T00:00:00+00:00"
+    assert record["_quarter_start_at"] == "2014-01-01T00:00:00+00:00"
+    assert record["_year_start_at"] == "2014-01-01T00:00:00+00:00"
+    assert record["_updated_at"].endswith("+00:00")
+    assert requests.get(backdrop.data_url("no", "such"), timeout=10).status_code == 404
+
+
+def test_injected_faults_have_backdrops_error_shape(backdrop: BackdropStandIn) -> None:
+    backdrop.fail_next(503)
+    response = post(backdrop, [{"_timestamp": TS}])
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "error" and "503" in body["message"]
+    assert backdrop.records(DATA_GROUP, DATA_TYPE) == []
+    backdrop.fail_next(401)
+    assert post(backdrop, [{"_timestamp": TS}]).headers["WWW-Authenticate"] == "bearer"
