@@ -114,5 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="JSON object mapping department codes (<D1>) to GOV.UK organisation slugs, "
         "used by the department plugins and ga.contrib.content.table",
     )
+    parser.add_argument(
+        "--check", action="store_true",
+        help="check the four files (JSON, required keys, entrypoint, query, plugins, credentials "
+        "shape, dates) without touching the network; exit 0, or 2 with one line per problem",
+    )
     parser.add_argument("--version", action="version", version=f"pp-collector {__version__}")
     return parser

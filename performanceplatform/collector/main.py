@@ -21,6 +21,7 @@ from performanceplatform.collector.arguments import build_parser
 from performanceplatform.collector.errors import (
     EXIT_COLLECTION_FAILED,
     EXIT_OK,
+    EXIT_USAGE,
     CollectorError,
     ConfigurationError,
     RunInterrupted,
@@ -44,6 +45,8 @@ CREDENTIAL_PATH_KEYS = ("CLIENT_SECRETS", "STORAGE_PATH", "PRIVATE_KEY", "SERVIC
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     forget_all_secrets()
+    if args.check:
+        return _check(args)
     try:
         level = level_from_environment()
         logging_setup = configure(console=args.console_logging, log_dir=args.log_dir, level=level)
@@ -180,6 +183,18 @@ def _interruptible() -> Iterator[None]:
         raise RunInterrupted("stopped by SIGINT (Ctrl-C)", signal_number=signal.SIGINT) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def _check(args: Any) -> int:
+    from performanceplatform.collector.check import check_files
+
+    problems = check_files(args)
+    for problem in problems:
+        print(f"pp-collector: check: {redact(problem)}", file=sys.stderr)
+    if problems:
+        return EXIT_USAGE
+    print(f"{args.query}: OK")
+    return EXIT_OK
 
 
 def _report(error: CollectorError | str) -> None:
