@@ -106,3 +106,18 @@ def test_registered_secrets_are_redacted_from_text_and_log_records():
     RedactingFilter().filter(record)
     assert record.getMessage() == f"token {PLACEHOLDER}"
     forget_all_secrets()
+
+
+def test_places_in_credentials_files_are_not_taken_for_secrets():
+    forget_all_secrets()
+    register_secrets_in({
+        "CLIENT_SECRETS": {"installed": {"client_secret": "shh-client", "token_uri": "https://oauth2.example/token"}},
+        "STORAGE_PATH": "/etc/pp/storage.db",
+        "PRIVATE_KEY": "/etc/pp/key.p12",
+        "TOKEN_URI": "https://oauth2.example/token",
+        "api_url": "https://api.example/",
+    })
+    assert redact("https://oauth2.example/token /etc/pp/key.p12 /etc/pp/storage.db shh-client") == (
+        f"https://oauth2.example/token /etc/pp/key.p12 /etc/pp/storage.db {PLACEHOLDER}"
+    )
+    forget_all_secrets()

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from performanceplatform.collector.errors import ConfigurationError
-from performanceplatform.collector.redaction import RedactingFilter
+from performanceplatform.collector.redaction import RedactingFilter, redact
 
 TEXT_LOG = "collector.log"
 JSON_LOG = "collector.json.log"
@@ -117,9 +117,12 @@ class JsonLineHandler(AppendingFileHandler):
         }
         if context is not None:
             fields.update(context.fields)
-        for key, value in vars(record).items():
-            if key not in _RECORD_ATTRIBUTES and key != "run_context":
-                fields[key] = value
+        # Extras are ours only: libraries put raw request details (google-auth: signed assertions)
+        # in theirs, and those are not registered secrets.
+        if record.name.startswith("performanceplatform"):
+            for key, value in vars(record).items():
+                if key not in _RECORD_ATTRIBUTES and key != "run_context":
+                    fields[key] = redact(value) if isinstance(value, str) else value
         if record.exc_text:
             fields["exc_text"] = record.exc_text
         return {

@@ -37,9 +37,6 @@ from performanceplatform.collector.redaction import (
 log = logging.getLogger("performanceplatform.collector")
 
 DEPARTMENT_CODES_VARIABLE = "PP_COLLECTOR_DEPARTMENT_CODES"
-# Keys of credentials files whose values are file paths or URLs, not secrets: hiding them would
-# only make error messages about them unreadable.
-CREDENTIAL_PATH_KEYS = ("CLIENT_SECRETS", "STORAGE_PATH", "PRIVATE_KEY", "SERVICE_ACCOUNT_KEY", "API_ROOT")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,7 +80,7 @@ def _run(args: Any, context: Any) -> int:
     )
     register_secret(token)
     credentials = config_files.load_json_file(args.credentials, "credentials file")
-    register_secrets_in({k: v for k, v in credentials.items() if k not in CREDENTIAL_PATH_KEYS})
+    register_secrets_in(credentials)
     register_secret(backdrop.omniscient_api_token)
     config_files.check_date_order(args.start_at, args.end_at)
     if args.department_codes:

@@ -21,6 +21,9 @@ _lock = threading.Lock()
 _secrets: set[str] = set()
 
 SECRET_KEY_WORDS = ("token", "password", "secret", "key", "credential", "authorization")
+PLACE_KEY_ENDINGS = ("uri", "url", "path", "root")
+# Credentials-file keys whose values are file paths, not secrets.
+PLACE_KEYS = frozenset({"CLIENT_SECRETS", "PRIVATE_KEY", "SERVICE_ACCOUNT_KEY"})
 
 
 def register_secret(value: Any) -> None:
@@ -31,7 +34,11 @@ def register_secret(value: Any) -> None:
 
 
 def register_secrets_in(mapping: Mapping[str, Any], keys: Iterable[str] | None = None) -> None:
-    """Register the values of secret-looking keys (or of `keys`) in a loaded config, recursively."""
+    """Register the values of secret-looking keys (or of `keys`) in a loaded config, recursively.
+
+    Keys naming a place rather than a secret (`token_uri`, `STORAGE_PATH`, `API_ROOT`) are skipped:
+    hiding a URL or a path only makes the messages about it unreadable.
+    """
     wanted = set(keys) if keys is not None else None
     for key, value in mapping.items():
         if isinstance(value, Mapping):
@@ -39,8 +46,14 @@ def register_secrets_in(mapping: Mapping[str, Any], keys: Iterable[str] | None =
         elif wanted is not None:
             if key in wanted:
                 register_secret(value)
+        elif _names_a_place(key):
+            continue
         elif any(word in key.lower() for word in SECRET_KEY_WORDS):
             register_secret(value)
+
+
+def _names_a_place(key: str) -> bool:
+    return key.lower().endswith(PLACE_KEY_ENDINGS) or key in PLACE_KEYS
 
 
 def forget_all_secrets() -> None:

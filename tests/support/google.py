@@ -1,1 +1,354 @@
 """Fixtures: see the module name."""
+
+# =================================================================================================
+# Google OAuth: the token endpoint / consent page stand-in, OAuth clients, RSA keys, and ready
+# credentials files in every shape. Owned by the GA credentials engineer (ga/auth.py,
+# standins/google_oauth.py, tools/generate-ga-credentials.py); the GA API section follows.
+#
+# Fixtures: `google_oauth` (a running GoogleOAuthStandIn), `google_oauth_client` (an OAuth client
+# registered with it), `google_key_pair` (a session-wide throwaway RSA key: PEM, PKCS#1 PEM, .p12),
+# `google_service_account` (that key registered as a service account), `google_user_credentials`
+# (ga.json + client_secret.json + an oauth2client storage file whose access token has expired).
+# Helpers: `write_user_credentials`, `oauth2client_tokens`, `authorized_user_tokens`, `write_json`.
+# =================================================================================================
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
+
+from performanceplatform.collector.standins.google_oauth import (
+    ANALYTICS_READONLY,
+    GoogleOAuthStandIn,
+    OAuthClient,
+)
+
+SERVICE_ACCOUNT_EMAIL = "pp-collector@stand-in-project.iam.gserviceaccount.com"
+OAUTH2CLIENT_EXPIRY_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+@dataclass(frozen=True)
+class GoogleKeyPair:
+    """A throwaway RSA key in the forms Google has handed out: PEM (in JSON keys) and .p12."""
+
+    private_key: rsa.RSAPrivateKey
+
+    @property
+    def pem(self) -> bytes:
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+
+    @property
+    def pem_pkcs1(self) -> bytes:
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+
+    @property
+    def public_pem(self) -> bytes:
+        return self.private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+
+    def p12(self, password: bytes = b"notasecret") -> bytes:
+        return pkcs12.serialize_key_and_certificates(
+            b"privatekey",
+            self.private_key,
+            None,
+            None,
+            serialization.BestAvailableEncryption(password),
+        )
+
+    def secret_fragments(self) -> list[str]:
+        """The base64 lines of the PEM: none may ever appear in output."""
+        return [line for line in self.pem.decode().splitlines() if not line.startswith("-----")]
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    email: str
+    key: GoogleKeyPair
+
+    def json_key(self, token_uri: str) -> dict[str, Any]:
+        """A service-account JSON key as the Cloud console downloads it."""
+        return {
+            "type": "service_account",
+            "project_id": "stand-in-project",
+            "private_key_id": "0123456789abcdef0123456789abcdef01234567",
+            "private_key": self.key.pem.decode(),
+            "client_email": self.email,
+            "client_id": "123456789012345678901",
+            "auth_uri": "https://accounts.google.com/o/oauth2/auth",
+            "token_uri": token_uri,
+        }
+
+
+@dataclass
+class UserCredentialsFiles:
+    """A GA credentials file of the CLIENT_SECRETS + STORAGE_PATH shape and the files it names."""
+
+    credentials_path: Path
+    client_secrets_path: Path
+    storage_path: Path
+    client: OAuthClient
+    refresh_token: str
+
+    def config(self) -> dict[str, Any]:
+        return json.loads(self.credentials_path.read_text())
+
+    def storage(self) -> dict[str, Any]:
+        return json.loads(self.storage_path.read_text())
+
+
+def write_json(path: Path, data: Any, mode: int = 0o600) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=2))
+    os.chmod(path, mode)
+    return path
+
+
+def oauth2client_tokens(
+    client: OAuthClient,
+    refresh_token: str,
+    *,
+    token_uri: str,
+    access_token: str | None = None,
+    expiry: datetime | None = None,
+    scopes: tuple[str, ...] = (ANALYTICS_READONLY,),
+) -> dict[str, Any]:
+    """Stored tokens exactly as oauth2client's file Storage wrote them (every key it wrote)."""
+    return {
+        "_class": "OAuth2Credentials",
+        "_module": "oauth2client.client",
+        "access_token": access_token,
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "id_token": None,
+        "id_token_jwt": None,
+        "invalid": False,
+        "refresh_token": refresh_token,
+        "revoke_uri": "https://oauth2.googleapis.com/revoke",
+        "scopes": list(scopes),
+        "token_expiry": expiry.strftime(OAUTH2CLIENT_EXPIRY_FORMAT) if expiry else None,
+        "token_info_uri": "https://oauth2.googleapis.com/tokeninfo",
+        "token_response": {"access_token": access_token, "expires_in": 3600, "token_type": "Bearer"},
+        "token_uri": token_uri,
+        "user_agent": None,
+    }
+
+
+def authorized_user_tokens(
+    client: OAuthClient,
+    refresh_token: str,
+    *,
+    token_uri: str | None,
+    access_token: str | None = None,
+    expiry: datetime | None = None,
+) -> dict[str, Any]:
+    """Stored tokens in google-auth's `authorized_user` format."""
+    data: dict[str, Any] = {
+        "type": "authorized_user",
+        "client_id": client.client_id,
+        "client_secret": client.client_secret,
+        "refresh_token": refresh_token,
+    }
+    if token_uri is not None:
+        data["token_uri"] = token_uri
+    if access_token is not None:
+        data["token"] = access_token
+    if expiry is not None:
+        data["expiry"] = expiry.isoformat() + "Z"
+    return data
+
+
+def write_user_credentials(
+    directory: Path,
+    google_oauth: GoogleOAuthStandIn,
+    client: OAuthClient,
+    *,
+    storage: dict[str, Any] | None = None,
+    relative_paths: bool = False,
+    **extra: Any,
+) -> UserCredentialsFiles:
+    """ga.json, client_secret.json and storage.db in `directory`, as the credentials tool lays them out.
+
+    `storage` defaults to oauth2client tokens with no access token, so the first use refreshes.
+    `extra` keys (API_ROOT, say) go into ga.json.
+    """
+    refresh_token = google_oauth.add_refresh_token(client)
+    if storage is None:
+        storage = oauth2client_tokens(client, refresh_token, token_uri=google_oauth.token_url)
+    else:
+        refresh_token = storage.get("refresh_token", refresh_token)
+    client_secrets_path = write_json(directory / "ga" / "client_secret.json", google_oauth.client_secrets(client))
+    storage_path = write_json(directory / "ga" / "storage.db", storage)
+    paths = (
+        {"CLIENT_SECRETS": "ga/client_secret.json", "STORAGE_PATH": "ga/storage.db"}
+        if relative_paths
+        else {"CLIENT_SECRETS": str(client_secrets_path), "STORAGE_PATH": str(storage_path)}
+    )
+    credentials_path = write_json(directory / "ga.json", {**paths, **extra})
+    return UserCredentialsFiles(credentials_path, client_secrets_path, storage_path, client, refresh_token)
+
+
+@pytest.fixture(scope="session")
+def google_key_pair() -> GoogleKeyPair:
+    return GoogleKeyPair(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+
+
+@pytest.fixture
+def google_oauth() -> Iterator[GoogleOAuthStandIn]:
+    stand_in = GoogleOAuthStandIn()
+    stand_in.start()
+    try:
+        yield stand_in
+    finally:
+        stand_in.stop()
+
+
+@pytest.fixture
+def google_oauth_client(google_oauth: GoogleOAuthStandIn) -> OAuthClient:
+    return google_oauth.add_client()
+
+
+@pytest.fixture
+def google_service_account(google_oauth: GoogleOAuthStandIn, google_key_pair: GoogleKeyPair) -> ServiceAccount:
+    google_oauth.add_service_account(SERVICE_ACCOUNT_EMAIL, google_key_pair.public_pem)
+    return ServiceAccount(SERVICE_ACCOUNT_EMAIL, google_key_pair)
+
+
+@pytest.fixture
+def google_user_credentials(
+    tmp_path: Path, google_oauth: GoogleOAuthStandIn, google_oauth_client: OAuthClient
+) -> UserCredentialsFiles:
+    return write_user_credentials(tmp_path / "creds", google_oauth, google_oauth_client)
+
+
+
+# =================================================================================================
+# Google Analytics API stand-in (GA collectors: ga, ga.trending, ga.realtime, content.table).
+# Owned by the GA collectors' engineer; the OAuth section above is someone else's.
+#
+# Fixtures: `ga_api` (a running GoogleAnalyticsStandIn accepting any bearer token), `ga_client`
+# (a GoogleAnalyticsClient on `ga_api` with a fixed token), `ga_collector` (the whole stack for
+# CLI runs: GA stand-in that only accepts tokens the OAuth stand-in issued, a service-account
+# credentials file with API_ROOT, the Backdrop stand-in; `.run(...)` and `.records()`).
+# =================================================================================================
+
+from performanceplatform.collector.standins.backdrop import BackdropStandIn  # noqa: E402
+from performanceplatform.collector.standins.google_analytics import GoogleAnalyticsStandIn  # noqa: E402
+from tests.support.backdrop import DATA_GROUP, DATA_TYPE, TOKEN  # noqa: E402
+from tests.support.cli import DEPARTMENT_CODES, CliResult, ConfigFiles, run_cli  # noqa: E402
+
+GA_ACCESS_TOKEN = "ya29.ga-stand-in-access-token"
+
+
+@pytest.fixture
+def ga_api() -> Iterator[GoogleAnalyticsStandIn]:
+    """A running Core Reporting + Real Time stand-in; it accepts any bearer token."""
+    stand_in = GoogleAnalyticsStandIn()
+    stand_in.start()
+    try:
+        yield stand_in
+    finally:
+        stand_in.stop()
+
+
+@pytest.fixture
+def ga_client(ga_api: GoogleAnalyticsStandIn) -> Iterator[Any]:
+    """A `GoogleAnalyticsClient` talking to `ga_api` with a fixed access token."""
+    import google.oauth2.credentials
+
+    from performanceplatform.collector.ga.client import GoogleAnalyticsClient
+
+    client = GoogleAnalyticsClient.build(
+        google.oauth2.credentials.Credentials(token=GA_ACCESS_TOKEN), api_root=f"{ga_api.url}/"
+    )
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@dataclass
+class GaCollector:
+    """`pp-collector` runs of a GA entrypoint against the stand-ins, pushing to `DATA_GROUP`/`DATA_TYPE`."""
+
+    configs: ConfigFiles
+    ga: GoogleAnalyticsStandIn
+    oauth: GoogleOAuthStandIn
+    backdrop: BackdropStandIn
+    credentials_path: Path
+
+    def run(
+        self,
+        entrypoint: str,
+        query: dict[str, Any],
+        options: dict[str, Any] | None = None,
+        *args: str,
+        department_codes: bool = True,
+    ) -> CliResult:
+        """Write the query file and run the CLI; `args` are extra flags (-s, -e, --dry-run ...)."""
+        query_path = self.configs.query(
+            f"performanceplatform.collector.{entrypoint}", query, options,
+            data_group=DATA_GROUP, data_type=DATA_TYPE,
+        )
+        return self.run_file(query_path, *args, department_codes=department_codes)
+
+    def run_file(self, query_path: Path, *args: str, department_codes: bool = True) -> CliResult:
+        argv = self.configs.args(
+            query=query_path,
+            backdrop=self.configs.backdrop(f"{self.backdrop.url}/data"),
+            credentials=self.credentials_path,
+            token=self.configs.token(TOKEN),
+        )
+        if department_codes:
+            argv += ["--department-codes", str(DEPARTMENT_CODES)]
+        return run_cli([*argv, *args])
+
+    def records(self) -> list[dict[str, Any]]:
+        return self.backdrop.records(DATA_GROUP, DATA_TYPE)
+
+    def credentials(self) -> dict[str, Any]:
+        """The credentials file's contents, for calling a collector's `main` directly."""
+        return json.loads(self.credentials_path.read_text())
+
+    def data_set_config(self) -> dict[str, Any]:
+        """The `data_set_config` the CLI would hand a collector's `main`."""
+        return {"url": self.backdrop.data_url(DATA_GROUP, DATA_TYPE), "token": TOKEN,
+                "data-group": DATA_GROUP, "data-type": DATA_TYPE, "dry_run": False}
+
+
+@pytest.fixture
+def ga_collector(
+    configs: ConfigFiles,
+    backdrop: BackdropStandIn,
+    google_oauth: GoogleOAuthStandIn,
+    google_service_account: ServiceAccount,
+) -> Iterator[GaCollector]:
+    stand_in = GoogleAnalyticsStandIn(
+        authorize=lambda request: google_oauth.check_bearer(request, ANALYTICS_READONLY)
+    )
+    stand_in.start()
+    key_path = write_json(configs.root / "creds" / "service-account.json",
+                          google_service_account.json_key(google_oauth.token_url))
+    credentials_path = write_json(
+        configs.root / "creds" / "ga.json", {"SERVICE_ACCOUNT_KEY": str(key_path), "API_ROOT": f"{stand_in.url}/"}
+    )
+    try:
+        yield GaCollector(configs, stand_in, google_oauth, backdrop, credentials_path)
+    finally:
+        stand_in.stop()
