@@ -1,0 +1,63 @@
+"""`performanceplatform.collector.ga`: a Google Analytics query, period by period, into Backdrop.
+
+The data flow: check the query, read its rows for every period from the Core Reporting API, build
+the records (`records.build_records`: the original's DataParser, ids included), push them.
+
+Between fetching and building sits one row shape (`rows.GaRow`, gapy's), so a second source
+of the same reports (the GA4 Data API, for `properties/<n>` ids; see `query.view_id_from`) can
+feed the same record builder and keep the same ids.
+
+This package is imported by every GA entrypoint, `ga.realtime` every two minutes among them, so
+nothing heavy (Google's libraries, the Backdrop client) is imported until a collector runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+
+def main(
+    credentials: Mapping[str, Any],
+    data_set_config: Mapping[str, Any],
+    query: Mapping[str, Any],
+    options: Mapping[str, Any] | None,
+    start_at: datetime | None,
+    end_at: datetime | None,
+) -> None:
+    from performanceplatform.collector.backdrop import Pusher
+    from performanceplatform.collector.ga.client import open_client
+    from performanceplatform.collector.ga.core import fetch_rows
+    from performanceplatform.collector.ga.query import CoreQuery
+    from performanceplatform.collector.ga.rows import record_rows
+    from performanceplatform.collector.records import build_records
+
+    core_query = CoreQuery.from_config(query)
+    # Built first so that a bad chunk-size or Backdrop URL fails before any collecting.
+    pusher = Pusher(data_set_config, options)
+    with open_client(credentials) as client:
+        rows = fetch_rows(client, core_query, start_at, end_at)
+    records = build_records(record_rows(rows, core_query.frequency), options, data_set_config.get("data-type"))
+    pusher.push(records)
+
+
+def check(
+    credentials: Mapping[str, Any] | None,
+    query: Mapping[str, Any],
+    options: Mapping[str, Any] | None,
+    start_at: datetime | None,
+    end_at: datetime | None,
+) -> list[str]:
+    """Problems `--check` reports for a `ga` query file: query keys, dates, credentials."""
+    from performanceplatform.collector.ga.checks import credentials_problems, problems_of
+    from performanceplatform.collector.ga.query import CoreQuery
+    from performanceplatform.collector.periods import period_range
+
+    def dates() -> None:
+        period_range(start_at, end_at, CoreQuery.from_config(query).frequency)
+
+    problems = problems_of(lambda: CoreQuery.from_config(query))
+    if not problems:
+        problems = problems_of(dates)
+    return problems + credentials_problems(credentials)

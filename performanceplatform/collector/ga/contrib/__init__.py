@@ -1,0 +1,1 @@
+"""Collectors contributed for particular dashboards, built on the GA collector."""

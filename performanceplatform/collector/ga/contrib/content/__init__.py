@@ -1,0 +1,1 @@
+"""GOV.UK content dashboards."""

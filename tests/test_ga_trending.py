@@ -1,0 +1,127 @@
+"""`ga.trending` through `pp-collector` (reference §4, §11 item 22)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from freezegun import freeze_time
+
+from performanceplatform.collector.errors import ConfigurationError
+from performanceplatform.collector.ga.trending import TrendingWindow, trending_query
+from tests.support.google import GaCollector
+
+QUERY = {"id": "53872948", "metric": "pageviews", "dimensions": ["pageTitle", "pagePath"],
+         "filters": ["pagePath!~^/$"]}
+
+# The original's test data (test_trending.py): title, path, day, month, year, pageviews.
+ROWS = [
+    ["foo", "/foo/page1", "29", "01", "2014", "1000"],
+    ["foo", "/foo/page1", "31", "01", "2014", "100"],
+    ["foo", "/foo/page1", "05", "02", "2014", "120"],
+    ["foo", "/foo", "31", "01", "2014", "200"],
+    ["foo", "/foo", "05", "02", "2014", "500"],
+    ["foo", "/foo/page2", "31", "01", "2014", "89"],
+    ["foo", "/foo/page2", "05", "02", "2014", "98"],
+    ["bar", "/bar", "04", "02", "2014", "520"],
+    ["bar", "/bar", "11", "02", "2014", "1209"],
+    ["baz", "/baz", "04", "02", "2014", "07"],
+    ["baz", "/baz", "04", "02", "2014", "0"],
+    # `(other)` rows are skipped (they still count for nothing).
+    ["foo", "/foo/page2", "(other)", "(other)", "(other)", "98"],
+    ["foo", "/f", "1", "(other)", "2014", "98"],
+]
+
+
+@freeze_time("2014-02-12 01:00:00")
+def test_two_weeks_by_page_title(ga_collector: GaCollector) -> None:
+    ga_collector.backdrop.store("test-group", "test-type", [{"_id": "stale", "_timestamp": "2014-01-01T00:00:00Z"}])
+    ga_collector.ga.add_core_rows(ROWS, start_date="2014-01-29", end_date="2014-02-11")
+
+    result = ga_collector.run("ga.trending", QUERY, {"idMapping": ["_timestamp", "dataType", "pageTitle"]})
+
+    assert result.exit_code == 0, result.stderr
+    (request,) = ga_collector.ga.core_requests()
+    assert {name: request.param(name) for name in request.query if name != "alt"} == {
+        "ids": "ga:53872948",
+        "start-date": "2014-01-29",
+        "end-date": "2014-02-11",
+        "metrics": "ga:pageviews",
+        "dimensions": "ga:pageTitle,ga:pagePath,ga:day,ga:month,ga:year",
+        "filters": "ga:pagePath!~^/$",
+    }
+    records = {record["pageTitle"]: record for record in ga_collector.records()}
+    assert records == {
+        "foo": {"pageTitle": "foo", "pagePath": "/foo", "week1": 1389, "week2": 718,
+                "percent_change": -48.30813534917206, "_timestamp": "2014-01-29T00:00:00+00:00",
+                "_id": "L2Zvbw=="},
+        "bar": {"pageTitle": "bar", "pagePath": "/bar", "week1": 520, "week2": 1209,
+                "percent_change": 132.5, "_timestamp": "2014-01-29T00:00:00+00:00", "_id": "L2Jhcg=="},
+        "baz": {"pageTitle": "baz", "pagePath": "/baz", "week1": 500, "week2": 500,
+                "percent_change": 0.0, "_timestamp": "2014-01-29T00:00:00+00:00", "_id": "L2Jheg=="},
+    }
+    # Emptied, then one request with every record: options (idMapping here) are ignored.
+    writes = ga_collector.backdrop.requests_to("/data/test-group/test-type")
+    assert [(r.method, len(r.json())) for r in writes] == [("PUT", 0), ("POST", 3)]
+
+
+@freeze_time("2014-02-12 01:00:00")
+def test_records_go_out_in_python_2_dict_order(ga_collector: GaCollector) -> None:
+    ga_collector.ga.add_core_rows(ROWS)
+
+    assert ga_collector.run("ga.trending", QUERY).exit_code == 0
+
+    (post,) = ga_collector.backdrop.requests_to("/data/test-group/test-type", "POST")
+    assert [record["pageTitle"] for record in post.json()] == ["baz", "foo", "bar"]
+
+
+@freeze_time("2014-02-12 01:00:00")
+def test_no_rows_still_empties_the_data_set(ga_collector: GaCollector) -> None:
+    assert ga_collector.run("ga.trending", QUERY, {}, "--dry-run").exit_code == 0
+    assert ga_collector.run("ga.trending", QUERY).exit_code == 0
+    assert [r.method for r in ga_collector.backdrop.requests] == ["PUT"]
+
+
+@pytest.mark.parametrize(
+    ("today", "day", "week"),
+    [
+        (date(2014, 2, 12), date(2014, 1, 29), "week1"),
+        (date(2014, 2, 12), date(2014, 2, 4), "week1"),
+        (date(2014, 2, 12), date(2014, 2, 5), "week2"),
+        (date(2014, 2, 12), date(2014, 2, 11), "week2"),
+        (date(2013, 1, 5), date(2012, 12, 22), "week1"),
+        (date(2013, 1, 5), date(2012, 12, 28), "week1"),
+        (date(2013, 1, 5), date(2012, 12, 29), "week2"),
+        (date(2013, 1, 5), date(2013, 1, 4), "week2"),
+    ],
+)
+def test_days_fall_in_their_week(today: date, day: date, week: str) -> None:
+    assert TrendingWindow.before(today).week_of(day) == week
+
+
+def test_window() -> None:
+    assert TrendingWindow.before(date(2014, 2, 12)) == TrendingWindow(
+        date(2014, 1, 29), date(2014, 2, 5), date(2014, 2, 11)
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "key"),
+    [
+        ({"id": "1", "dimensions": ["pageTitle", "pagePath"]}, "metric"),
+        ({"id": "1", "metric": "", "dimensions": ["pageTitle", "pagePath"]}, "metric"),
+        ({"id": "1", "metric": "pageviews"}, "dimensions"),
+        ({"id": "1", "metric": "pageviews", "dimensions": ["pageTitle"]}, "dimensions"),
+    ],
+)
+def test_query_mistakes(query: dict, key: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        trending_query(query)
+    assert raised.value.key == key
+
+
+def test_query_is_not_mutated() -> None:
+    query = {"id": "1", "metric": "pageviews", "dimensions": ["pageTitle", "pagePath"]}
+    metric, core_query = trending_query(query)
+    assert query["dimensions"] == ["pageTitle", "pagePath"]
+    assert (metric, core_query.dimensions) == ("pageviews", ("pageTitle", "pagePath", "day", "month", "year"))
