@@ -74,6 +74,6 @@ def check_files(args: Any) -> list[str]:
 def _prefixed(found: Iterable[str], query_source: str) -> list[str]:
     """Collector problems name the query or credentials file, as every other problem does."""
     return [
-        problem if problem.startswith(("query file ", "credentials file ")) else f"{query_source}: {problem}"
+        problem if problem.startswith(("query file", "credentials file")) else f"{query_source}: {problem}"
         for problem in found
     ]

@@ -3,7 +3,7 @@
 - `backdrop`: a running `BackdropStandIn` with only the data set `DATA_GROUP`/`DATA_TYPE` (token
   `TOKEN`) configured, no records, no recorded requests and no pending faults. One server serves
   the whole session and is reset around each test (a test that stops it gets it restarted, on a
-  new port, by the next). Retry waits are shortened to a millisecond for the test.
+  new port, by the next).
 - `backdrop_url`: its base URL ending in `/data`, as a `-b` backdrop file's `backdrop_url` holds.
 - `backdrop_data_set_config`: the `data_set_config` dict `DataSet.from_config` and `Pusher` take.
 """
@@ -35,18 +35,8 @@ def _backdrop_server() -> Iterator[BackdropStandIn]:
 
 
 @pytest.fixture
-def backdrop(
-    _backdrop_server: BackdropStandIn, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[BackdropStandIn]:
-    # The retry policy reads these when an HttpClient is built: tests must never sleep for real
-    # backoffs, and must not depend on the host's settings.
-    monkeypatch.setenv("PP_COLLECTOR_RETRY_BASE_DELAY", "0.001")
-    for variable in (
-        "PP_COLLECTOR_RETRY_ATTEMPTS",
-        "PP_COLLECTOR_RETRY_MAX_DELAY",
-        "PP_COLLECTOR_RETRY_MAX_TOTAL_DELAY",
-    ):
-        monkeypatch.delenv(variable, raising=False)
+def backdrop(_backdrop_server: BackdropStandIn) -> Iterator[BackdropStandIn]:
+    # Retry waits are shortened for every test by the autouse fixture in tests/support/cli.py.
     stand_in = _backdrop_server
     try:
         stand_in.port  # noqa: B018 - raises when a previous test stopped the server
