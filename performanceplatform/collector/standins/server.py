@@ -77,6 +77,7 @@ class Fault:
     body: Any = None
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
+    skip: int = 0  # matching requests to let through first
 
     def applies_to(self, path: str) -> bool:
         return self.path_pattern is None or bool(self.path_pattern.search(path))
@@ -164,9 +165,12 @@ class StandIn:
         body: Any = None,
         headers: dict[str, str] | None = None,
         path: str | None = None,
+        after: int = 0,
     ) -> None:
-        """Answer the next `times` requests (whose path matches `path`) with `status`."""
-        self._add_fault(Fault("status", times, _compile(path), status=status, body=body, headers=headers or {}))
+        """Answer `times` requests (whose path matches `path`) with `status`, after letting `after` through."""
+        self._add_fault(
+            Fault("status", times, _compile(path), status=status, body=body, headers=headers or {}, skip=after)
+        )
 
     def delay_next(self, seconds: float, times: int = 1, *, path: str | None = None) -> None:
         """Wait `seconds` before answering the next `times` requests normally."""
@@ -192,6 +196,9 @@ class StandIn:
         with self._lock:
             for fault in self._faults:
                 if fault.remaining > 0 and fault.applies_to(path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.remaining -= 1
                     if fault.remaining == 0:
                         self._faults.remove(fault)
