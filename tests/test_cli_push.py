@@ -115,3 +115,11 @@ def test_sigterm_mid_push_reports_what_landed(configs, backdrop, tmp_path):
     assert "stopped by SIGTERM" in stderr
     log_text = (configs.log_dir / "collector.log").read_text()
     assert "chunks" in log_text and "had been stored" in log_text
+
+
+def test_the_token_is_not_sent_over_plain_http_to_another_host(configs):
+    query = configs.query(STATIC, {"rows": rows(1)})
+    result = run_cli(configs.args(query=query, backdrop=configs.backdrop("http://backdrop.example.org/data")))
+    assert result.exit_code == 2
+    assert "refusing to send the Backdrop token over plain http to backdrop.example.org" in result.stderr
+
