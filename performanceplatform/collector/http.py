@@ -28,6 +28,7 @@ from performanceplatform.collector.errors import (
     FatalUpstreamError,
     RetryableError,
 )
+from performanceplatform.collector.redaction import redact
 from performanceplatform.collector.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ USER_AGENT = f"pp-collector/{__version__}"
 ALLOW_INSECURE_VARIABLE = "PP_COLLECTOR_ALLOW_INSECURE_HTTP"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 MAX_ERROR_MESSAGE_LENGTH = 500
+# How much of a transport error's own message `short_reason` keeps.
+MAX_REASON_LENGTH = 200
 
 
 @dataclass(frozen=True)
@@ -232,7 +235,7 @@ class HttpClient:
                     type(error).__name__,
                 )
                 raise RetryableError(
-                    f"could not reach {self.service} for {method} {shown_url}: {_short_reason(error)}",
+                    f"could not reach {self.service} for {method} {shown_url}: {short_reason(error)}",
                     service=self.service,
                 ) from None
             log.info(
@@ -266,12 +269,34 @@ def json_body(value: Any) -> bytes:
     return json.dumps(value).encode("utf-8")
 
 
-def _short_reason(error: Exception) -> str:
-    """The innermost cause of a requests connection error, without its noisy wrapping."""
+def short_reason(error: BaseException, *, innermost: bool = False, limit: int = MAX_REASON_LENGTH) -> str:
+    """The cause of a transport error in a few words, without the noise of its wrapping.
+
+    Walks down the chain of causes and stops at the first `OSError` that says what went wrong
+    ("ConnectionRefusedError: Connection refused"). Failing that:
+
+    - by default, for `requests`' own errors, whose message is the informative part: `error`'s
+      message, cut at `limit` characters with an ellipsis;
+    - with `innermost`, for an error a library wrapped round `requests`' (google-auth's
+      `TransportError`): the innermost cause's type and message, redacted and cut at `limit`. The
+      walk then follows explicit causes (`raise ... from`) before the implicit context, as such
+      wrappers set them.
+
+    The two modes name the same failure differently (a TLS failure, say), so each caller keeps the
+    wording its messages have always had.
+    """
     cause: BaseException = error
-    while cause.__context__ is not None and cause.__context__ is not cause:
-        cause = cause.__context__
+    # A set rather than comparing each link with its own parent: a longer cycle must end too.
+    seen = {id(cause)}
+    while True:
+        inner = (cause.__cause__ or cause.__context__) if innermost else cause.__context__
+        if inner is None or id(inner) in seen:
+            break
+        seen.add(id(inner))
+        cause = inner
         if isinstance(cause, OSError) and cause.strerror:
             return f"{type(cause).__name__}: {cause.strerror}"
+    if innermost:
+        return redact(type(cause).__name__ + (f": {cause}" if str(cause) else ""))[:limit]
     reason = str(error)
-    return reason if len(reason) < 200 else reason[:200] + "…"
+    return reason if len(reason) < limit else reason[:limit] + "…"
