@@ -298,7 +298,8 @@ def test_sampled_data_is_logged_as_a_warning(ga_collector: GaCollector) -> None:
     [
         ({"id": "ga:1"}, "query: key 'metrics': expected at least one name"),
         ({"metrics": ["visits"]}, "query: key 'id'"),
-        ({"id": "properties/123", "metrics": ["visits"]}, "is a GA4 property"),
+        # A GA4 property goes to the Data API; what GA4 cannot ask is refused just as early.
+        ({"id": "properties/123", "metrics": ["visits"], "segment": "gaid::-1"}, "query: key 'segment'"),
         ({"id": "ga:1", "metrics": ["visits"], "frequency": "yearly"}, "key 'frequency'"),
     ],
 )

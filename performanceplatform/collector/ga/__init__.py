@@ -4,8 +4,8 @@ The data flow: check the query, read its rows for every period from the Core Rep
 the records (`records.build_records`: the original's DataParser, ids included), push them.
 
 Between fetching and building sits one row shape (`rows.GaRow`, gapy's), so a second source
-of the same reports (the GA4 Data API, for `properties/<n>` ids; see `query.view_id_from`) can
-feed the same record builder and keep the same ids.
+of the same reports, the GA4 Data API for `properties/<n>` ids (`ga4`), feeds the same record
+builder and keeps the same ids. Each GA entrypoint hands such a query to its `ga4` counterpart.
 
 This package is imported by every GA entrypoint, `ga.realtime` every two minutes among them, so
 nothing heavy (Google's libraries, the Backdrop client) is imported until a collector runs.
@@ -17,6 +17,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from performanceplatform.collector.ga.ga4 import uses_data_api
+
 
 def main(
     credentials: Mapping[str, Any],
@@ -26,6 +28,11 @@ def main(
     start_at: datetime | None,
     end_at: datetime | None,
 ) -> None:
+    if uses_data_api(query):
+        from performanceplatform.collector.ga.ga4 import collect
+
+        collect.main(credentials, data_set_config, query, options, start_at, end_at)
+        return
     from performanceplatform.collector.backdrop import Pusher
     from performanceplatform.collector.ga.client import open_client
     from performanceplatform.collector.ga.core import fetch_rows
@@ -50,6 +57,10 @@ def check(
     end_at: datetime | None,
 ) -> list[str]:
     """Problems `--check` reports for a `ga` query file: query keys, dates, credentials."""
+    if uses_data_api(query):
+        from performanceplatform.collector.ga.ga4 import collect
+
+        return collect.check(credentials, query, options, start_at, end_at)
     from performanceplatform.collector.ga.checks import credentials_problems, problems_of
     from performanceplatform.collector.ga.query import CoreQuery
     from performanceplatform.collector.periods import period_range

@@ -7,6 +7,9 @@ credentials. Every request goes through the project's one retry policy, is logge
 
 An optional `API_ROOT` in the credentials file replaces `https://www.googleapis.com/`, so tests and
 the demo can point the collector at stand-ins.
+
+`authorized_http` and `execute` (transport, retries, error mapping) are shared with the GA4 Data
+API client, `ga4.client`.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from performanceplatform.collector.errors import (
     FatalUpstreamError,
     RetryableError,
 )
-from performanceplatform.collector.ga.google_errors import SERVICE, classify_http_error
+from performanceplatform.collector.ga.google_errors import ERRORS_GUIDE, SERVICE, classify_http_error
 from performanceplatform.collector.ga.statsd import StatsdCounter, core_request_counter_name
 from performanceplatform.collector.http import Timeouts, require_secure_transport, url_for_log
 from performanceplatform.collector.retry import RetryPolicy
@@ -111,16 +114,10 @@ class GoogleAnalyticsClient:
         retry: RetryPolicy | None = None,
         statsd: StatsdCounter | None = None,
     ) -> GoogleAnalyticsClient:
-        transport = LoggedAuthorizedHttp(
-            google_credentials,
-            http=httplib2.Http(timeout=timeout or Timeouts.from_environment().read),
-            # A 401 gets one fresh token; if Google refuses that too, another will not help.
-            max_refresh_attempts=1,
-        )
         service = build(
             "analytics",
             "v3",
-            http=transport,
+            http=authorized_http(google_credentials, timeout),
             static_discovery=True,
             cache_discovery=False,
             client_options={"api_endpoint": f"{api_root}analytics/v3/"},
@@ -143,41 +140,7 @@ class GoogleAnalyticsClient:
         return self._execute(lambda: self._service.data().realtime().get(**parameters), what, key="query")
 
     def _execute(self, make_request: Callable[[], Any], what: str, *, key: str) -> dict[str, Any]:
-        def attempt() -> dict[str, Any]:
-            try:
-                request = make_request()
-            except TypeError as error:
-                # googleapiclient checks parameter names and required parameters locally.
-                raise ConfigurationError(f"{error} in the {what}", source="query file", key=key) from None
-            try:
-                body = request.execute()
-            except HttpError as error:
-                raise classify_http_error(error, what) from None
-            except CollectorError:
-                raise
-            except google.auth.exceptions.RefreshError as error:
-                if getattr(error, "retryable", False):
-                    raise RetryableError(
-                        f"could not refresh the Google access token: {error}", service=SERVICE
-                    ) from None
-                raise FatalUpstreamError(
-                    f"Google refused to refresh the access token: {error}", service=SERVICE
-                ) from None
-            except CONNECTION_ERRORS as error:
-                raise RetryableError(
-                    f"could not reach Google Analytics for the {what}: {type(error).__name__}: {error}",
-                    service=SERVICE,
-                ) from None
-            if not isinstance(body, dict):
-                # googleapiclient hands back the text of a body that is not JSON.
-                raise FatalUpstreamError(
-                    f"Google Analytics answered the {what} with a body that is not a JSON object: "
-                    f"{' '.join(str(body).split())[:200]!r}",
-                    service=SERVICE,
-                )
-            return body
-
-        return self.retry.call(attempt, description=f"{SERVICE} {what}")
+        return execute(make_request, what, retry=self.retry, key=key)
 
     def close(self) -> None:
         self._service.close()
@@ -187,6 +150,68 @@ class GoogleAnalyticsClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def authorized_http(google_credentials: Credentials, timeout: float | None = None) -> LoggedAuthorizedHttp:
+    """The transport every Google API service here is built on: httplib2 with a timeout, authorised."""
+    return LoggedAuthorizedHttp(
+        google_credentials,
+        http=httplib2.Http(timeout=timeout or Timeouts.from_environment().read),
+        # A 401 gets one fresh token; if Google refuses that too, another will not help.
+        max_refresh_attempts=1,
+    )
+
+
+def execute(
+    make_request: Callable[[], Any],
+    what: str,
+    *,
+    retry: RetryPolicy,
+    key: str,
+    resource: str = "view",
+    guide: str = ERRORS_GUIDE,
+) -> dict[str, Any]:
+    """Build and send one Google API request under the retry policy; the answer must be a JSON object.
+
+    Google's errors become the project's (`classify_http_error`: `resource` and `guide` name what
+    the credentials must be able to read and where Google documents its errors).
+    """
+
+    def attempt() -> dict[str, Any]:
+        try:
+            request = make_request()
+        except TypeError as error:
+            # googleapiclient checks parameter names and required parameters locally.
+            raise ConfigurationError(f"{error} in the {what}", source="query file", key=key) from None
+        try:
+            body = request.execute()
+        except HttpError as error:
+            raise classify_http_error(error, what, resource=resource, guide=guide) from None
+        except CollectorError:
+            raise
+        except google.auth.exceptions.RefreshError as error:
+            if getattr(error, "retryable", False):
+                raise RetryableError(
+                    f"could not refresh the Google access token: {error}", service=SERVICE
+                ) from None
+            raise FatalUpstreamError(
+                f"Google refused to refresh the access token: {error}", service=SERVICE
+            ) from None
+        except CONNECTION_ERRORS as error:
+            raise RetryableError(
+                f"could not reach Google Analytics for the {what}: {type(error).__name__}: {error}",
+                service=SERVICE,
+            ) from None
+        if not isinstance(body, dict):
+            # googleapiclient hands back the text of a body that is not JSON.
+            raise FatalUpstreamError(
+                f"Google Analytics answered the {what} with a body that is not a JSON object: "
+                f"{' '.join(str(body).split())[:200]!r}",
+                service=SERVICE,
+            )
+        return body
+
+    return retry.call(attempt, description=f"{SERVICE} {what}")
 
 
 def open_client(credentials: Mapping[str, Any]) -> GoogleAnalyticsClient:

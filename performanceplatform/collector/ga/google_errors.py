@@ -1,22 +1,28 @@
 """What a failed Google API call means: worth retrying, or fatal, with Google's own reason.
 
-Google's error body is `{"error": {"errors": [{"domain", "reason", "message"}], "code", "message"}}`.
-Rate limits and server trouble are retried (429, 5xx, and 403 with a rate-limit reason); anything
-else (400 bad query, 401 bad credentials, 403 no access to the view) fails at once, naming the
-reason and Google's message so the person reading cron mail knows what to fix.
+Google's error body is `{"error": {"errors": [{"domain", "reason", "message"}], "code", "message"}}`,
+or, from the GA4 Data API, `{"error": {"code", "message", "status", "details"}}` (the status word
+stands in for the reason). Rate limits and server trouble are retried (429, 5xx, and 403 with a
+rate-limit reason; a GA4 429 `RESOURCE_EXHAUSTED` waits for its quota, see `quota_wait`);
+anything else (400 bad query, 401 bad credentials, 403 no access to the view) fails at once,
+naming the reason and Google's message so the person reading cron mail knows what to fix.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import re
+from datetime import datetime, time, timedelta, timezone, tzinfo
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from performanceplatform.collector.errors import (
     FatalUpstreamError,
     RetryableError,
     UpstreamError,
 )
+from performanceplatform.collector.periods import utc_now
 
 if TYPE_CHECKING:
     from googleapiclient.errors import HttpError
@@ -26,6 +32,10 @@ RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
 RATE_LIMIT_REASONS = frozenset({"userRateLimitExceeded", "quotaExceeded", "rateLimitExceeded"})
 ERRORS_GUIDE = "https://developers.google.com/analytics/devguides/reporting/core/v3/errors"
 MAX_MESSAGE_LENGTH = 300
+# GA4's answer (a gRPC status word) when a property's quota is used up.
+QUOTA_EXHAUSTED = "RESOURCE_EXHAUSTED"
+QUOTA_DAY_ZONE = "America/Los_Angeles"
+HOUR = 3600.0
 
 
 def reason_and_message(content: bytes | str | None, fallback: str) -> tuple[str, str]:
@@ -50,8 +60,14 @@ def reason_and_message(content: bytes | str | None, fallback: str) -> tuple[str,
     return reason or fallback, message
 
 
-def classify_http_error(error: HttpError, what: str) -> UpstreamError:
-    """The project's error for Google's answer to `what` (e.g. "Core Reporting request for ga:1")."""
+def classify_http_error(
+    error: HttpError, what: str, *, resource: str = "view", guide: str = ERRORS_GUIDE
+) -> UpstreamError:
+    """The project's error for Google's answer to `what` (e.g. "Core Reporting request for ga:1").
+
+    `resource` is what the credentials must be able to read (a UA view, a GA4 property) and
+    `guide` the page documenting the API's errors.
+    """
     status = int(error.resp.status)
     fallback = getattr(error.resp, "reason", "") or http.client.responses.get(status, "error")
     reason, message = reason_and_message(error.content, fallback)
@@ -59,12 +75,63 @@ def classify_http_error(error: HttpError, what: str) -> UpstreamError:
     if message:
         text += f": {message}"
     if status in RETRYABLE_STATUSES or (status == 403 and reason in RATE_LIMIT_REASONS):
-        return RetryableError(text, service=SERVICE, status=status, retry_after=_retry_after(error))
+        retry_after = _retry_after(error)
+        if status == 429 and reason == QUOTA_EXHAUSTED and retry_after is None:
+            retry_after, note = quota_wait(error.content, message)
+            text += note
+        return RetryableError(text, service=SERVICE, status=status, retry_after=retry_after)
     if status == 401:
         text += " (the credentials were refused: check the credentials file)"
     elif status == 403:
-        text += " (check that the credentials' account can read this view)"
-    return FatalUpstreamError(f"{text}; see {ERRORS_GUIDE}", service=SERVICE, status=status)
+        text += f" (check that the credentials' account can read this {resource})"
+    return FatalUpstreamError(f"{text}; see {guide}", service=SERVICE, status=status)
+
+
+def quota_wait(content: bytes | str | None, message: str) -> tuple[float | None, str]:
+    """How long a GA4 `RESOURCE_EXHAUSTED` (429) says to wait, and a note for the error's text.
+
+    Google's `RetryInfo` detail says exactly, when present. Otherwise the message names the quota
+    (developers.google.com/analytics/devguides/reporting/data/v1/quotas): daily tokens return at
+    midnight Pacific time, hourly ones within the hour; concurrent-request and other short limits
+    get the retry policy's own backoff (None). The policy bounds every wait (its maximum delay),
+    so a cron job gives up with this reason rather than sleep until the quota resets.
+    """
+    delay = _retry_info_delay(content)
+    if delay is not None:
+        return delay, ""
+    lowered = message.lower()
+    if "per day" in lowered:
+        zone = _quota_day_zone()
+        now = utc_now().astimezone(zone)
+        midnight = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=zone)
+        return (midnight - now).total_seconds(), " (GA4's daily tokens return at midnight Pacific time)"
+    if "per hour" in lowered:
+        return HOUR, " (GA4's hourly tokens return within the hour)"
+    return None, ""
+
+
+def _quota_day_zone() -> tzinfo:
+    try:
+        return ZoneInfo(QUOTA_DAY_ZONE)
+    except ZoneInfoNotFoundError:
+        # A host without time zone data: Pacific standard time is at most an hour out.
+        return timezone(timedelta(hours=-8))
+
+
+def _retry_info_delay(content: bytes | str | None) -> float | None:
+    """`google.rpc.RetryInfo.retryDelay` ("1.5s") from the error's `details`, if there."""
+    try:
+        body: Any = json.loads(content or b"")
+    except (TypeError, ValueError):
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    for detail in details if isinstance(details, list) else []:
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("google.rpc.RetryInfo"):
+            match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)s\s*", str(detail.get("retryDelay", "")))
+            if match:
+                return float(match.group(1))
+    return None
 
 
 def _retry_after(error: HttpError) -> float | None:

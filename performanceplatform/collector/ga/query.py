@@ -18,7 +18,7 @@ from performanceplatform.collector.errors import ConfigurationError
 from performanceplatform.collector.periods import DEFAULT_FREQUENCY, check_frequency
 
 GA_PREFIX = "ga:"
-# GA4 property ids (`properties/<n>`) belong to the Data API, a different backend.
+# GA4 property ids (`properties/<n>`) belong to the Data API, a different backend (`ga.ga4`).
 GA4_PREFIX = "properties/"
 SOURCE = "query"
 
@@ -112,8 +112,8 @@ def view_id_from(value: Any) -> str:
         value = str(value)
     if isinstance(value, str) and value.startswith(GA4_PREFIX):
         raise ConfigurationError(
-            f"{value!r} is a GA4 property; this version reads Universal Analytics views only "
-            "(ids such as 'ga:12345678')",
+            f"{value!r} is a GA4 property; Core Reporting reads Universal Analytics views only "
+            "(ids such as 'ga:12345678'), and GA4 queries go to the Data API (`ga.ga4`)",
             source=SOURCE,
             key="id",
         )

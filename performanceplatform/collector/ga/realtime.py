@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from performanceplatform.collector.errors import CollectorError, ConfigurationError, FatalUpstreamError
+from performanceplatform.collector.ga.ga4 import uses_data_api
 from performanceplatform.collector.ga.google_errors import SERVICE
 from performanceplatform.collector.periods import utc_now
 
@@ -29,6 +30,11 @@ def main(
     start_at: datetime | None,
     end_at: datetime | None,
 ) -> None:
+    if uses_data_api(query, "ids"):
+        from performanceplatform.collector.ga.ga4 import realtime
+
+        realtime.main(credentials, data_set_config, query, options, start_at, end_at)
+        return
     if start_at or end_at:
         raise CollectorError("Cannot backfill realtime collectors")
     parameters = realtime_parameters(query)
@@ -52,6 +58,10 @@ def check(
     end_at: datetime | None,
 ) -> list[str]:
     """Problems `--check` reports: dates given, no `ids`, the credentials."""
+    if uses_data_api(query, "ids"):
+        from performanceplatform.collector.ga.ga4 import realtime
+
+        return realtime.check(credentials, query, options, start_at, end_at)
     from performanceplatform.collector.ga.checks import credentials_problems, problems_of
 
     problems = ["Cannot backfill realtime collectors: drop --start/--end"] if start_at or end_at else []

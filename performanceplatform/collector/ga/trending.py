@@ -14,17 +14,23 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from performanceplatform.collector.errors import ConfigurationError
+from performanceplatform.collector.ga.ga4 import uses_data_api
 from performanceplatform.collector.ga.query import CoreQuery, view_id_from
 from performanceplatform.collector.ga.rows import GaRow
 from performanceplatform.collector.periods import to_utc_datetime, utc_today
 from performanceplatform.collector.py2compat import py2_dict_order
 
+if TYPE_CHECKING:
+    from performanceplatform.collector.backdrop import DataSet
+
 log = logging.getLogger(__name__)
 
 DATE_DIMENSIONS = ("day", "month", "year")
+# A GA4 row's named date range (`ga4.trending` asks for the two weeks by name).
+DATE_RANGE = "dateRange"
 GROUP_BY = "pageTitle"
 PATH = "pagePath"
 FLOOR = 500
@@ -38,6 +44,11 @@ def main(
     start_at: datetime | None,
     end_at: datetime | None,
 ) -> None:
+    if uses_data_api(query):
+        from performanceplatform.collector.ga.ga4 import trending
+
+        trending.main(credentials, data_set_config, query, options, start_at, end_at)
+        return
     if start_at or end_at:
         log.warning("ga.trending always covers the two weeks before today; --start/--end are ignored")
     metric, core_query = trending_query(query)
@@ -50,10 +61,12 @@ def main(
     data_set = DataSet.from_config(data_set_config)
     with open_client(credentials) as client:
         rows = fetch_period(client, core_query, window.start, window.end)
-    records = trending_records(rows, metric, window)
+    replace_data_set(data_set, trending_records(rows, metric, window))
 
+
+def replace_data_set(data_set: DataSet, records: list[dict[str, Any]]) -> None:
+    """Empty the data set and post every record, as one request, as the original did."""
     if records:
-        # One request, as the original sent it, right after emptying the data set.
         data_set.post(records, len(records), empty_first=True)
     else:
         data_set.empty_data_set()
@@ -67,6 +80,10 @@ def check(
     end_at: datetime | None,
 ) -> list[str]:
     """Problems `--check` reports: the metric, the dimensions, the credentials."""
+    if uses_data_api(query):
+        from performanceplatform.collector.ga.ga4 import trending
+
+        return trending.check(credentials, query, options, start_at, end_at)
     from performanceplatform.collector.ga.checks import credentials_problems, problems_of
 
     return problems_of(lambda: trending_query(query)) + credentials_problems(credentials)
@@ -117,22 +134,27 @@ def trending_query(query: Mapping[str, Any]) -> tuple[str, CoreQuery]:
 
 
 def trending_records(rows: Sequence[GaRow], metric: str, window: TrendingWindow) -> list[dict[str, Any]]:
+    """Records from rows with day, month and year (Core Reporting) or a named `dateRange` (GA4,
+    whose two date ranges are named `week1` and `week2`)."""
     groups: dict[str, dict[str, Any]] = {}
     for row in rows:
         dimensions = row["dimensions"]
         group = groups.get(dimensions[GROUP_BY])
         if group is None:
             # A group starts from its first row, even one skipped below: the original did so.
-            group = {name: value for name, value in dimensions.items() if name not in DATE_DIMENSIONS}
+            group = {name: value for name, value in dimensions.items() if name not in (*DATE_DIMENSIONS, DATE_RANGE)}
             group.update(week1=0, week2=0, _timestamp=to_utc_datetime(window.start))
             groups[dimensions[GROUP_BY]] = group
-        parts = [dimensions[name] for name in DATE_DIMENSIONS]
-        if "(other)" in parts:
-            continue
-        day = date(int(dimensions["year"]), int(dimensions["month"]), int(dimensions["day"]))
+        week = dimensions.get(DATE_RANGE)
+        if week is None:
+            parts = [dimensions[name] for name in DATE_DIMENSIONS]
+            if "(other)" in parts:
+                continue
+            day = date(int(dimensions["year"]), int(dimensions["month"]), int(dimensions["day"]))
+            week = window.week_of(day)
         if dimensions[PATH] in group[PATH]:
             group[PATH] = dimensions[PATH]
-        group[window.week_of(day)] += int(row["metrics"][metric])
+        group[week] += int(row["metrics"][metric])
     records = []
     # The original posted its dict's values, so in Python 2's order of the page titles.
     for title in py2_dict_order(groups):

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from performanceplatform.collector.errors import ConfigurationError
+from performanceplatform.collector.ga.ga4 import uses_data_api
 
 DEPARTMENT_SEPARATOR = re.compile(r"=~\^")
 SOURCE = "options"
@@ -29,6 +30,11 @@ def main(
     start_at: datetime | None,
     end_at: datetime | None,
 ) -> None:
+    if uses_data_api(query):
+        from performanceplatform.collector.ga.ga4 import collect
+
+        collect.table_main(credentials, data_set_config, query, options, start_at, end_at)
+        return
     from performanceplatform.collector.backdrop import Pusher
     from performanceplatform.collector.ga.client import open_client
     from performanceplatform.collector.ga.core import fetch_rows
@@ -66,6 +72,10 @@ def check(
     end_at: datetime | None,
 ) -> list[str]:
     """Problems `--check` reports: the filtersets and departments, the query, dates, credentials."""
+    if uses_data_api(query):
+        from performanceplatform.collector.ga.ga4 import collect
+
+        return collect.table_check(credentials, query, options, start_at, end_at)
     from performanceplatform.collector import ga
     from performanceplatform.collector.ga.checks import problems_of
 

@@ -1,0 +1,177 @@
+"""`ga.realtime` for a GA4 property: how many people are on the site right now, one record a run.
+
+The query keeps the Real Time v3 keys (`ids`, `metrics`, `filters`); it is asked of GA4 with
+`runRealtimeReport`: `rt:activeUsers` / `ga:activeVisitors` read `activeUsers`, and `filters` are
+translated against the Realtime API's own small schema. That schema has no page path, so a
+per-URL count (`ga:pagePath=~^/make-a-sorn$`) has no GA4 equivalent and is refused before any
+request, naming the key and the nearest field.
+
+UA counted people active in the last five minutes; GA4's default is thirty, so the request asks
+for the last five (`minuteRanges`), keeping the numbers comparable. The record is the v3
+collector's (`ga.realtime.realtime_record`): `_timestamp` and `_id` the run's UTC second,
+`unique_visitors`, and `for_url` the query's filters as written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from performanceplatform.collector.errors import CollectorError, ConfigurationError, FatalUpstreamError
+from performanceplatform.collector.ga.ga4.filters import Filters, translate_filters
+from performanceplatform.collector.ga.ga4.names import METRIC, SOURCE, Field, bare_name, resolve
+from performanceplatform.collector.ga.ga4.query import property_from
+from performanceplatform.collector.ga.google_errors import SERVICE
+
+log = logging.getLogger(__name__)
+
+KEYS = ("ids", "metrics", "filters")
+# UA's "right now": people active in the last five minutes (GA4 counts minutes 0 to 4 inclusive).
+MINUTE_RANGE = {"startMinutesAgo": 4, "endMinutesAgo": 0}
+
+
+@dataclass(frozen=True)
+class RealtimeQuery:
+    property: str
+    metric: Field
+    filters: Filters = field(default_factory=Filters)
+    for_url: str = ""
+
+    @classmethod
+    def from_config(cls, query: Mapping[str, Any]) -> RealtimeQuery:
+        translated, problems = _translate(query)
+        if problems:
+            raise problems[0]
+        assert translated is not None
+        return translated
+
+    @staticmethod
+    def problems(query: Mapping[str, Any]) -> list[ConfigurationError]:
+        return _translate(query)[1]
+
+    def request_body(self) -> dict[str, Any]:
+        """The body of `POST v1beta/{property}:runRealtimeReport`."""
+        body: dict[str, Any] = {"metrics": [{"name": self.metric.api_name}], "minuteRanges": [dict(MINUTE_RANGE)]}
+        if self.filters.dimension_filter is not None:
+            body["dimensionFilter"] = self.filters.dimension_filter
+        if self.filters.metric_filter is not None:
+            body["metricFilter"] = self.filters.metric_filter
+        body["returnPropertyQuota"] = True
+        return body
+
+
+def main(
+    credentials: Mapping[str, Any],
+    data_set_config: Mapping[str, Any],
+    query: Mapping[str, Any],
+    options: Mapping[str, Any] | None,
+    start_at: datetime | None,
+    end_at: datetime | None,
+) -> None:
+    from performanceplatform.collector.backdrop import DataSet
+    from performanceplatform.collector.ga.ga4.client import open_data_client
+    from performanceplatform.collector.ga.realtime import realtime_record
+    from performanceplatform.collector.periods import utc_now
+
+    if start_at or end_at:
+        raise CollectorError("Cannot backfill realtime collectors")
+    realtime = RealtimeQuery.from_config(query)
+
+    data_set = DataSet.from_config(data_set_config)
+    with open_data_client(credentials) as client:
+        response = client.run_realtime_report(
+            realtime.property, realtime.request_body(), what=f"runRealtimeReport request for {realtime.property}"
+        )
+    record = realtime_record(active_count(response), realtime.for_url, utc_now())
+    log.info("%d people on %s now", record["unique_visitors"], record["for_url"] or realtime.property)
+    data_set.post([record])
+
+
+def check(
+    credentials: Mapping[str, Any] | None,
+    query: Mapping[str, Any],
+    options: Mapping[str, Any] | None,
+    start_at: datetime | None,
+    end_at: datetime | None,
+) -> list[str]:
+    """Problems `--check` reports: dates given, anything GA4's Realtime API cannot ask, credentials."""
+    from performanceplatform.collector.ga.checks import credentials_problems
+
+    problems = ["Cannot backfill realtime collectors: drop --start/--end"] if start_at or end_at else []
+    problems += [str(problem) for problem in RealtimeQuery.problems(query)]
+    return problems + credentials_problems(credentials)
+
+
+def active_count(response: Mapping[str, Any]) -> int:
+    """The first row's metric; no rows means nobody."""
+    rows = response.get("rows") or []
+    cells = rows[0].get("metricValues") if rows and isinstance(rows[0], Mapping) else None
+    if not cells:
+        return 0
+    value = cells[0].get("value") if isinstance(cells[0], Mapping) else cells[0]
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise FatalUpstreamError(
+            f"Google Analytics answered the realtime request with a count that is not a whole number: {value!r}",
+            service=SERVICE,
+        ) from None
+
+
+def _translate(query: Mapping[str, Any]) -> tuple[RealtimeQuery | None, list[ConfigurationError]]:
+    if not isinstance(query, Mapping):
+        return None, [ConfigurationError(f"expected an object, got {query!r}", key=SOURCE)]
+    problems: list[ConfigurationError] = []
+    for key in query:
+        if key not in KEYS:
+            why = (
+                "a realtime record holds one count, which GA4 would split by dimension"
+                if key == "dimensions"
+                else "GA4's realtime report is asked with 'ids', 'metrics' and 'filters' only"
+            )
+            problems.append(ConfigurationError(f"not accepted for a GA4 property: {why}", source=SOURCE, key=key))
+    property_ = ""
+    try:
+        property_ = property_from(query.get("ids"), key="ids")
+    except ConfigurationError as error:
+        problems.append(error)
+    metric = None
+    try:
+        metric = _metric(query.get("metrics"))
+    except ConfigurationError as error:
+        problems.append(error)
+    raw_filters = query.get("filters") or ""
+    filters = Filters()
+    if isinstance(raw_filters, str | list) and all(isinstance(item, str) for item in raw_filters):
+        terms = [raw_filters] if isinstance(raw_filters, str) else list(raw_filters)
+        try:
+            filters = translate_filters(
+                [term for term in terms if term],
+                realtime=True,
+                metric_names=frozenset({bare_name(metric.written, realtime=True)}) if metric else frozenset(),
+            )
+        except ConfigurationError as error:
+            problems.append(error)
+    else:
+        problems.append(
+            ConfigurationError(f"expected a filter string such as 'ga:country==United Kingdom', got {raw_filters!r}",
+                               source=SOURCE, key="filters")
+        )
+    if problems or metric is None:
+        return None, problems
+    for_url = raw_filters if isinstance(raw_filters, str) else ",".join(raw_filters)
+    return RealtimeQuery(property_, metric, filters, for_url), []
+
+
+def _metric(value: Any) -> Field:
+    names = value.split(",") if isinstance(value, str) else value
+    if not isinstance(names, list) or len(names) != 1 or not isinstance(names[0], str) or not names[0].strip():
+        raise ConfigurationError(
+            f"expected one metric, such as 'rt:activeUsers' (the record holds one count), got {value!r}",
+            source=SOURCE,
+            key="metrics",
+        )
+    return resolve(names[0].strip(), METRIC, key="metrics", realtime=True)

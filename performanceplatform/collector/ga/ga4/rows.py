@@ -1,0 +1,128 @@
+"""Data API answers as rows in gapy's shape, the one the v3 collectors' record builder reads.
+
+A `runReport` row is `{"dimensionValues": [{"value"}], "metricValues": [{"value"}]}`, every value a
+string, in the order of `dimensionHeaders` / `metricHeaders`. Values are found by header name, not
+position (GA4 adds a `dateRange` dimension when a request has several date ranges), and each
+field of the query gets its value under the name the query wrote: `users` rather than
+`totalUsers`, UA's percentage for `bounceRate`, UA's `New Visitor` for `userType`. So the rows,
+and the records built from them, look as the v3 collector's did (`ga.rows.GaRow`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from performanceplatform.collector import records
+from performanceplatform.collector.errors import FatalUpstreamError
+from performanceplatform.collector.ga.ga4.names import Field
+from performanceplatform.collector.ga.ga4.query import DateRange, ReportQuery
+from performanceplatform.collector.ga.ga4.schema import DATE_RANGE
+from performanceplatform.collector.ga.google_errors import SERVICE
+from performanceplatform.collector.ga.rows import GaRow
+
+
+def rows_from_response(
+    response: Mapping[str, Any], query: ReportQuery, date_ranges: Sequence[DateRange]
+) -> list[GaRow]:
+    """The rows of one `runReport` page, in GA4's order."""
+    dimension_names = _header_names(response, "dimensionHeaders")
+    metric_names = _header_names(response, "metricHeaders")
+    dimension_at = _positions(dimension_names, query.api_dimensions, "dimension")
+    metric_at = _positions(metric_names, query.api_metrics, "metric")
+    ranges = {date_range.name: date_range for date_range in date_ranges}
+    rows = []
+    for row in response.get("rows") or []:
+        dimension_values = _values(row, "dimensionValues", len(dimension_names))
+        metric_values = _values(row, "metricValues", len(metric_names))
+        date_range = date_ranges[0]
+        range_name = None
+        if DATE_RANGE in dimension_names and len(date_ranges) > 1:
+            range_name = dimension_values[dimension_names.index(DATE_RANGE)]
+            if range_name not in ranges:
+                raise FatalUpstreamError(
+                    f"Google Analytics answered with a row of the date range {range_name!r}, which was "
+                    f"not asked for (asked: {', '.join(str(name) for name in ranges)})",
+                    service=SERVICE,
+                )
+            date_range = ranges[range_name]
+        ga_row: GaRow = {
+            "metrics": {
+                metric.written: _metric_value(metric, metric_values[metric_at[metric.api_name]])
+                for metric in query.metrics
+            },
+            "start_date": date_range.start,
+            "end_date": date_range.end,
+        }
+        if query.dimensions or range_name is not None:
+            dimensions = records.gapy_dimensions(
+                [dimension.written for dimension in query.dimensions],
+                [_dimension_value(d, dimension_values[dimension_at[d.api_name]]) for d in query.dimensions],
+            )
+            if range_name is not None:
+                dimensions[DATE_RANGE] = range_name
+            ga_row["dimensions"] = dimensions
+        rows.append(ga_row)
+    return rows
+
+
+def row_count(response: Mapping[str, Any]) -> int:
+    """`rowCount`: all the rows the query has, across pages (absent, as proto3 omits 0, means none)."""
+    value = response.get("rowCount", 0)
+    try:
+        count = int(value)
+    except (TypeError, ValueError):
+        count = -1
+    if count < 0:
+        raise FatalUpstreamError(
+            f"Google Analytics answered with a rowCount that is not a count: {value!r}", service=SERVICE
+        )
+    return count
+
+
+def _metric_value(metric: Field, raw: str) -> str:
+    if metric.scale == 1:
+        return raw
+    try:
+        return str(Decimal(raw) * metric.scale)
+    except InvalidOperation:
+        return raw  # not a number: the record builder says so, naming the value
+
+
+def _dimension_value(dimension: Field, raw: str) -> str:
+    return dimension.values.get(raw, raw)
+
+
+def _header_names(response: Mapping[str, Any], key: str) -> list[str]:
+    headers = response.get(key) or []
+    named = isinstance(headers, list) and all(
+        isinstance(header, Mapping) and isinstance(header.get("name"), str) for header in headers
+    )
+    if not named:
+        raise FatalUpstreamError(
+            f"Google Analytics answered with {key} that are not named: {headers!r}", service=SERVICE
+        )
+    return [header["name"] for header in headers]
+
+
+def _positions(answered: list[str], asked: Sequence[str], kind: str) -> dict[str, int]:
+    missing = [name for name in asked if name not in answered]
+    if missing:
+        raise FatalUpstreamError(
+            f"Google Analytics answered without the {kind}(s) {', '.join(missing)} that were asked for "
+            f"(it answered: {', '.join(answered) or 'none'})",
+            service=SERVICE,
+        )
+    return {name: answered.index(name) for name in asked}
+
+
+def _values(row: Any, key: str, width: int) -> list[str]:
+    cells = row.get(key) if isinstance(row, Mapping) else None
+    cells = [] if cells is None and width == 0 else cells
+    if not isinstance(cells, list) or len(cells) != width or not all(isinstance(cell, Mapping) for cell in cells):
+        raise FatalUpstreamError(
+            f"Google Analytics answered with a row whose {key} do not match its {width} header(s): {row!r}",
+            service=SERVICE,
+        )
+    return [str(cell.get("value", "")) for cell in cells]

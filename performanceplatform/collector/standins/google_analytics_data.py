@@ -1,0 +1,599 @@
+"""Stand-in for the Google Analytics Data API v1beta (GA4): `runReport` and `runRealtimeReport`.
+
+`POST /v1beta/properties/<n>:runReport` answers in the real shape: `dimensionHeaders`,
+`metricHeaders`, `rows` of string values, `rowCount`, `metadata` (time zone, currency, and the
+sampling / thresholding / "(other)" flags a test sets), `propertyQuota` when asked for, and pages
+by `offset` / `limit`. With several date ranges every row carries a `dateRange` dimension (the
+range's name), last, as GA4 adds it. Requests GA4 would refuse get Google's error body
+`{"error": {"code", "message", "status"}}` (400 `INVALID_ARGUMENT` for an unknown field, name or
+bad filter; 403 `PERMISSION_DENIED` for a property not granted; 429 `RESOURCE_EXHAUSTED` once the
+stand-in's token quota is spent), and so do injected faults (`fail_next_with`, `exhaust_quota`).
+
+Tests give rows as dicts of GA4 field name → value (`add_rows`, per property and date range);
+each request's filters are applied to them, its `orderBys` sort them, and the requested fields
+are projected (a missing dimension is "(not set)", a missing metric 0). `auto_rows` makes up rows
+for any query (unfiltered), for running real query files. Regexes are matched with Python's `re`;
+one it cannot compile matches nothing (RE2, GA4's engine, accepts a few Python refuses).
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from performanceplatform.collector.ga.ga4 import schema
+from performanceplatform.collector.standins.server import Fault, RecordedRequest, Response, StandIn, route
+
+REPORT_PATH = r"/v1beta/(?P<property>[^/:]+/[^/:]+):runReport"
+REALTIME_PATH = r"/v1beta/(?P<property>[^/:]+/[^/:]+):runRealtimeReport"
+MAX_LIMIT = 250_000
+DEFAULT_LIMIT = 10_000
+QUOTA_GUIDE = "https://developers.google.com/analytics/devguides/reporting/data/v1/quotas"
+STATUS_WORDS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    500: "INTERNAL",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+QUOTA_MESSAGES = {
+    "hour": "Exhausted property tokens per hour for a project per property. These quota tokens will "
+    f"return in under an hour. To learn more, see {QUOTA_GUIDE}",
+    "day": "Exhausted property tokens per day. These quota tokens will return tomorrow. To learn more, "
+    f"see {QUOTA_GUIDE}",
+    "concurrent": f"Exhausted concurrent requests quota. To learn more, see {QUOTA_GUIDE}",
+}
+# The request fields of the discovery document's RunReportRequest and RunRealtimeReportRequest.
+REPORT_FIELDS = frozenset({
+    "property", "dateRanges", "dimensions", "metrics", "dimensionFilter", "metricFilter", "offset", "limit",
+    "metricAggregations", "orderBys", "currencyCode", "cohortSpec", "keepEmptyRows", "returnPropertyQuota",
+    "comparisons",
+})
+REALTIME_FIELDS = frozenset({
+    "dimensions", "metrics", "dimensionFilter", "metricFilter", "limit", "metricAggregations", "orderBys",
+    "returnPropertyQuota", "minuteRanges",
+})
+NUMERIC_OPERATIONS: dict[str, Callable[[float, float], bool]] = {
+    "EQUAL": operator.eq,
+    "LESS_THAN": operator.lt,
+    "LESS_THAN_OR_EQUAL": operator.le,
+    "GREATER_THAN": operator.gt,
+    "GREATER_THAN_OR_EQUAL": operator.ge,
+}
+STRING_MATCHES = ("EXACT", "BEGINS_WITH", "ENDS_WITH", "CONTAINS", "FULL_REGEXP", "PARTIAL_REGEXP")
+RE2_UNSUPPORTED = re.compile(r"\(\?<?[=!]|\\[1-9]")
+
+Row = dict[str, Any]
+Authorizer = Callable[[RecordedRequest], "Response | None"]
+
+
+def google_error(code: int, message: str, status: str | None = None, details: list[Any] | None = None) -> Response:
+    """Google's JSON error answer, as the Data API gives it (a status word, no `errors` list)."""
+    error: dict[str, Any] = {"code": code, "message": message, "status": status or STATUS_WORDS.get(code, "UNKNOWN")}
+    if details:
+        error["details"] = details
+    return Response(code, {"error": error})
+
+
+class DataApiError(Exception):
+    def __init__(self, code: int, message: str, response: Response | None = None):
+        super().__init__(message)
+        self.response = response or google_error(code, message)
+
+
+def invalid(message: str) -> DataApiError:
+    return DataApiError(400, message)
+
+
+@dataclass
+class RowSet:
+    """Rows answering the requests that match every given constraint, with GA4's flags about them."""
+
+    rows: list[Row]
+    property: str | None = None
+    start_date: str | None = None
+    end_date: str | None = None
+    sampled: tuple[int, int] | None = None
+    thresholded: bool = False
+    other_row: bool = False
+
+    def matches(self, property_: str, date_range: Mapping[str, str]) -> bool:
+        wanted = {"property": self.property, "startDate": self.start_date, "endDate": self.end_date}
+        given = {"property": property_, **date_range}
+        return all(value is None or given.get(name) == value for name, value in wanted.items())
+
+
+@dataclass
+class Quota:
+    """A property's token buckets; each request consumes `cost` tokens from both."""
+
+    per_hour: int = 40_000
+    per_day: int = 200_000
+    cost: int = 10
+    used_hour: int = 0
+    used_day: int = 0
+
+    def consume(self) -> None:
+        if self.used_day + self.cost > self.per_day:
+            raise DataApiError(429, QUOTA_MESSAGES["day"])
+        if self.used_hour + self.cost > self.per_hour:
+            raise DataApiError(429, QUOTA_MESSAGES["hour"])
+        self.used_hour += self.cost
+        self.used_day += self.cost
+
+    def status(self) -> dict[str, Any]:
+        def bucket(consumed: int, remaining: int) -> dict[str, int]:
+            return {"consumed": consumed, "remaining": remaining}
+
+        return {
+            "tokensPerDay": bucket(self.cost, self.per_day - self.used_day),
+            "tokensPerHour": bucket(self.cost, self.per_hour - self.used_hour),
+            "concurrentRequests": bucket(0, 10),
+            "serverErrorsPerProjectPerHour": bucket(0, 10),
+            "potentiallyThresholdedRequestsPerHour": bucket(0, 120),
+            "tokensPerProjectPerHour": bucket(self.cost, self.per_hour * 35 // 100 - self.used_hour),
+        }
+
+
+@dataclass
+class _Request:
+    property: str
+    dimensions: list[str]
+    metrics: list[str]
+    body: dict[str, Any]
+    realtime: bool
+    offset: int = 0
+    limit: int = DEFAULT_LIMIT
+    date_ranges: list[dict[str, str]] = field(default_factory=list)
+
+
+class GoogleAnalyticsDataStandIn(StandIn):
+    name = "google-analytics-data"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, authorize: Authorizer | None = None):
+        super().__init__(host, port)
+        # Decides whether a bearer token is good (the OAuth stand-in's `check_bearer`); None: any.
+        self.authorize = authorize
+        self.row_sets: list[RowSet] = []
+        self.realtime_rows: list[Row] = []
+        self.auto_rows = 0
+        # GA4 may answer fewer rows than `limit`; tests lower this to see paging.
+        self.max_page_size = MAX_LIMIT
+        self.granted: set[str] | None = None
+        self.time_zone = "Europe/London"
+        self.quota = Quota()
+        self.realtime_quota = Quota()
+
+    # What the API holds -------------------------------------------------------------------------
+
+    def add_rows(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        property: str | None = None,
+        start_date: date | str | None = None,
+        end_date: date | str | None = None,
+        sampled: tuple[int, int] | None = None,
+        thresholded: bool = False,
+        other_row: bool = False,
+    ) -> None:
+        """Answer reports matching the constraints with `rows` (GA4 name → value). Earlier additions win."""
+        self.row_sets.append(
+            RowSet(
+                [dict(row) for row in rows],
+                property,
+                _date_text(start_date),
+                _date_text(end_date),
+                sampled,
+                thresholded,
+                other_row,
+            )
+        )
+
+    def grant_only(self, *properties: str) -> None:
+        """Answer 403 PERMISSION_DENIED for any property but these."""
+        self.granted = set(properties)
+
+    def report_requests(self) -> list[RecordedRequest]:
+        return self.requests_to(r":runReport$", "POST")
+
+    def report_bodies(self) -> list[dict[str, Any]]:
+        return [request.json() for request in self.report_requests()]
+
+    def realtime_requests(self) -> list[RecordedRequest]:
+        return self.requests_to(r":runRealtimeReport$", "POST")
+
+    # Faults --------------------------------------------------------------------------------------
+
+    def fail_next_with(
+        self,
+        code: int,
+        message: str,
+        *,
+        status: str | None = None,
+        details: list[Any] | None = None,
+        times: int = 1,
+        headers: dict[str, str] | None = None,
+        path: str | None = None,
+    ) -> None:
+        """Answer the next `times` requests with the Data API's error body."""
+        self.fail_next(code, times, body=google_error(code, message, status, details).body, headers=headers, path=path)
+
+    def exhaust_quota(self, kind: str = "hour", *, times: int = 1, retry_delay: str | None = None) -> None:
+        """Answer the next `times` requests 429 RESOURCE_EXHAUSTED for the `hour`, `day` or
+        `concurrent` quota, with a `google.rpc.RetryInfo` detail if `retry_delay` ("0.05s") is given."""
+        details = (
+            [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay}] if retry_delay else None
+        )
+        self.fail_next_with(429, QUOTA_MESSAGES[kind], details=details, times=times)
+
+    def fault_response(self, fault: Fault, request: RecordedRequest) -> Response:
+        if fault.body is not None:
+            return Response(fault.status, fault.body, dict(fault.headers))
+        response = google_error(fault.status, f"injected {fault.status}")
+        response.headers.update(fault.headers)
+        return response
+
+    # Routes --------------------------------------------------------------------------------------
+
+    @route("POST", REPORT_PATH)
+    def run_report(self, request: RecordedRequest, property: str) -> Response:
+        try:
+            parsed = self._parse(request, property, realtime=False)
+            self.quota.consume()
+            rows, flags = self._report_rows(parsed)
+        except DataApiError as error:
+            return error.response
+        body = self._answer(parsed, rows, "analyticsData#runReport")
+        body["metadata"] = {"currencyCode": "GBP", "timeZone": self.time_zone, **flags}
+        if parsed.body.get("returnPropertyQuota"):
+            body["propertyQuota"] = self.quota.status()
+        return Response(200, body)
+
+    @route("POST", REALTIME_PATH)
+    def run_realtime_report(self, request: RecordedRequest, property: str) -> Response:
+        try:
+            parsed = self._parse(request, property, realtime=True)
+            self.realtime_quota.consume()
+        except DataApiError as error:
+            return error.response
+        rows = _filtered(self.realtime_rows, parsed.body)
+        body = self._answer(parsed, rows, "analyticsData#runRealtimeReport")
+        if parsed.body.get("returnPropertyQuota"):
+            body["propertyQuota"] = self.realtime_quota.status()
+        return Response(200, body)
+
+    # Request checks ------------------------------------------------------------------------------
+
+    def _parse(self, request: RecordedRequest, property_: str, *, realtime: bool) -> _Request:
+        authorization = request.header("Authorization") or ""
+        if not authorization.startswith("Bearer ") or not authorization[7:].strip():
+            raise DataApiError(401, "Request is missing required authentication credential.")
+        refusal = self.authorize(request) if self.authorize is not None else None
+        if refusal is not None:
+            raise DataApiError(refusal.status, "", refusal)
+        if not re.fullmatch(r"properties/\d+", property_):
+            raise invalid(f"Invalid property: {property_}. A property should be specified as 'properties/1234'")
+        if self.granted is not None and property_ not in self.granted:
+            raise DataApiError(403, "User does not have sufficient permissions for this property.")
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            raise invalid("Invalid JSON payload received.") from None
+        if not isinstance(body, dict):
+            raise invalid("Invalid JSON payload received. Expected an object.")
+        allowed = REALTIME_FIELDS if realtime else REPORT_FIELDS
+        for name in body:
+            if name not in allowed:
+                raise invalid(f'Invalid JSON payload received. Unknown name "{name}": Cannot find field.')
+        dimensions = _names(body, "dimensions", schema.is_dimension, realtime)
+        metrics = _names(body, "metrics", schema.is_metric, realtime)
+        if not metrics and not realtime:
+            raise invalid("At least one metric is required.")
+        for key, is_kind in (("dimensionFilter", schema.is_dimension), ("metricFilter", schema.is_metric)):
+            if key in body:
+                _check_filter(body[key], key, lambda name, is_kind=is_kind: is_kind(name, realtime=realtime))
+        _check_order_bys(body.get("orderBys") or [], dimensions, metrics)
+        parsed = _Request(property_, dimensions, metrics, body, realtime, limit=_int(body, "limit", DEFAULT_LIMIT))
+        if parsed.limit < 1 or parsed.limit > MAX_LIMIT:
+            raise invalid(f"limit must be positive and at most {MAX_LIMIT}; got {parsed.limit}.")
+        if realtime:
+            _check_minute_ranges(body.get("minuteRanges") or [])
+        else:
+            parsed.offset = _int(body, "offset", 0)
+            if parsed.offset < 0:
+                raise invalid(f"offset must not be negative; got {parsed.offset}.")
+            parsed.date_ranges = _date_ranges(body.get("dateRanges"))
+        return parsed
+
+    # Answers -------------------------------------------------------------------------------------
+
+    def _report_rows(self, parsed: _Request) -> tuple[list[Row], dict[str, Any]]:
+        rows: list[Row] = []
+        flags: dict[str, Any] = {}
+        samples = []
+        several = len(parsed.date_ranges) > 1
+        for index, date_range in enumerate(parsed.date_ranges):
+            row_set = next((s for s in self.row_sets if s.matches(parsed.property, date_range)), None)
+            if row_set is None:
+                chosen = _made_up_rows(self.auto_rows, parsed, date_range)
+            else:
+                chosen = _filtered(row_set.rows, parsed.body)
+                if row_set.sampled:
+                    samples.append({"samplesReadCount": str(row_set.sampled[0]),
+                                    "samplingSpaceSize": str(row_set.sampled[1])})
+                if row_set.thresholded:
+                    flags["subjectToThresholding"] = True
+                if row_set.other_row:
+                    flags["dataLossFromOtherRow"] = True
+            if several:
+                name = date_range.get("name") or f"date_range_{index}"
+                chosen = [{**row, schema.DATE_RANGE: name} for row in chosen]
+            rows.extend(chosen)
+        if samples:
+            flags["samplingMetadatas"] = samples
+        return _ordered(rows, parsed.body.get("orderBys") or []), flags
+
+    def _answer(self, parsed: _Request, rows: list[Row], kind: str) -> dict[str, Any]:
+        dimensions = list(parsed.dimensions)
+        if len(parsed.date_ranges) > 1:
+            dimensions.append(schema.DATE_RANGE)
+        page = rows[parsed.offset : parsed.offset + min(parsed.limit, self.max_page_size)]
+        body: dict[str, Any] = {
+            "dimensionHeaders": [{"name": name} for name in dimensions],
+            "metricHeaders": [{"name": name, "type": _metric_type(name, rows)} for name in parsed.metrics],
+            "kind": kind,
+        }
+        if page:
+            body["rows"] = [
+                {
+                    "dimensionValues": [{"value": str(row.get(name, "(not set)"))} for name in dimensions],
+                    "metricValues": [{"value": str(row.get(name, 0))} for name in parsed.metrics],
+                }
+                for row in page
+            ]
+        if rows:
+            body["rowCount"] = len(rows)  # proto3 JSON leaves a zero out
+        return body
+
+
+# Checks -------------------------------------------------------------------------------------------
+
+
+def _names(body: Mapping[str, Any], key: str, known: Callable[..., bool], realtime: bool) -> list[str]:
+    items = body.get(key) or []
+    kind = key[:-1]
+    if not isinstance(items, list) or not all(isinstance(item, dict) and isinstance(item.get("name"), str)
+                                              for item in items):
+        raise invalid(f"Invalid JSON payload received. {key} must be a list of {{\"name\": ...}} objects.")
+    names = [item["name"] for item in items]
+    for name in names:
+        if not known(name, realtime=realtime):
+            report = "realtime " if realtime else ""
+            raise invalid(
+                f"Field {name} is not a valid {report}{kind}. For a list of valid dimensions and metrics, see "
+                "https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema"
+            )
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise invalid(f"Duplicate {kind} names: {', '.join(duplicates)}.")
+    return names
+
+
+def _check_filter(expression: Any, key: str, known: Callable[[str], bool]) -> None:
+    if not isinstance(expression, dict) or len(expression) != 1:
+        raise invalid(f"{key}: a FilterExpression holds exactly one of andGroup, orGroup, notExpression, filter.")
+    (kind, value), = expression.items()
+    if kind in ("andGroup", "orGroup"):
+        expressions = value.get("expressions") if isinstance(value, dict) else None
+        if not isinstance(expressions, list) or not expressions:
+            raise invalid(f"{key}: {kind} needs a non-empty 'expressions' list.")
+        for item in expressions:
+            _check_filter(item, key, known)
+    elif kind == "notExpression":
+        _check_filter(value, key, known)
+    elif kind == "filter":
+        _check_primitive(value, key, known)
+    else:
+        raise invalid(f'Invalid JSON payload received. Unknown name "{kind}" at \'{key}\': Cannot find field.')
+
+
+def _check_primitive(primitive: Any, key: str, known: Callable[[str], bool]) -> None:
+    name = primitive.get("fieldName") if isinstance(primitive, dict) else None
+    if not isinstance(name, str) or not known(name):
+        kind = "dimension" if key == "dimensionFilter" else "metric"
+        raise invalid(f"{key}: field {name!r} is not a {kind}; the fields of one FilterExpression must all be {kind}s.")
+    string_filter = primitive.get("stringFilter")
+    numeric_filter = primitive.get("numericFilter")
+    if string_filter is not None:
+        if string_filter.get("matchType", "EXACT") not in STRING_MATCHES:
+            raise invalid(f"{key}: unknown matchType {string_filter.get('matchType')!r}.")
+        if "REGEXP" in str(string_filter.get("matchType")) and RE2_UNSUPPORTED.search(str(string_filter.get("value"))):
+            raise invalid(f"{key}: invalid RE2 regular expression {string_filter.get('value')!r}.")
+    elif numeric_filter is not None:
+        value = numeric_filter.get("value") or {}
+        numbered = {"int64Value", "doubleValue"} & set(value)
+        if numeric_filter.get("operation") not in NUMERIC_OPERATIONS or not numbered:
+            raise invalid(f"{key}: a numericFilter needs an operation and an int64Value or doubleValue.")
+    elif not {"inListFilter", "betweenFilter", "emptyFilter"} & set(primitive):
+        raise invalid(f"{key}: filter on {name} has no stringFilter, inListFilter, numericFilter, betweenFilter "
+                      "or emptyFilter.")
+
+
+def _check_order_bys(order_bys: Any, dimensions: list[str], metrics: list[str]) -> None:
+    for order in order_bys if isinstance(order_bys, list) else [None]:
+        metric = (order or {}).get("metric", {}).get("metricName") if isinstance(order, dict) else None
+        dimension = (order or {}).get("dimension", {}).get("dimensionName") if isinstance(order, dict) else None
+        if metric is None and dimension is None:
+            raise invalid("orderBys: each OrderBy needs a metric or a dimension.")
+        if (metric is not None and metric not in metrics) or (dimension is not None and dimension not in dimensions):
+            raise invalid(f"orderBys: {metric or dimension} is not a metric or dimension of the request.")
+
+
+def _check_minute_ranges(ranges: Any) -> None:
+    for minute_range in ranges if isinstance(ranges, list) else [None]:
+        if not isinstance(minute_range, dict):
+            raise invalid("minuteRanges: each MinuteRange must be an object.")
+        start = minute_range.get("startMinutesAgo", 29)
+        end = minute_range.get("endMinutesAgo", 0)
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= end <= start <= 29):
+            raise invalid("minuteRanges: startMinutesAgo and endMinutesAgo must satisfy 0 <= end <= start <= 29.")
+
+
+def _date_ranges(ranges: Any) -> list[dict[str, str]]:
+    if not isinstance(ranges, list) or not 1 <= len(ranges) <= 4:
+        raise invalid("dateRanges: between one and four date ranges are required.")
+    resolved = []
+    for date_range in ranges:
+        if not isinstance(date_range, dict):
+            raise invalid("dateRanges: each DateRange must be an object.")
+        start, end = (_day(date_range.get(name), name) for name in ("startDate", "endDate"))
+        if start > end:
+            raise invalid(f"dateRanges: startDate {start} is after endDate {end}.")
+        resolved.append({**date_range, "startDate": start.isoformat(), "endDate": end.isoformat()})
+    return resolved
+
+
+def _day(value: Any, name: str) -> date:
+    today = datetime.now(UTC).date()
+    if value == "today":
+        return today
+    if value == "yesterday":
+        return today - timedelta(days=1)
+    if isinstance(value, str) and (match := re.fullmatch(r"(\d+)daysAgo", value)):
+        return today - timedelta(days=int(match.group(1)))
+    try:
+        return datetime.strptime(str(value), "%Y-%m-%d").date()
+    except ValueError:
+        raise invalid(f"dateRanges: invalid {name} {value!r}; use YYYY-MM-DD, NdaysAgo, yesterday or today.") from None
+
+
+def _int(body: Mapping[str, Any], key: str, default: int) -> int:
+    value = body.get(key, default)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise invalid(f"Invalid value at '{key}' (TYPE_INT64), {value!r}") from None
+
+
+# Rows -----------------------------------------------------------------------------------------------
+
+
+def _filtered(rows: list[Row], body: Mapping[str, Any]) -> list[Row]:
+    return [
+        row
+        for row in rows
+        if all(_matches(body[key], row) for key in ("dimensionFilter", "metricFilter") if key in body)
+    ]
+
+
+def _matches(expression: Mapping[str, Any], row: Row) -> bool:
+    if "andGroup" in expression:
+        return all(_matches(item, row) for item in expression["andGroup"]["expressions"])
+    if "orGroup" in expression:
+        return any(_matches(item, row) for item in expression["orGroup"]["expressions"])
+    if "notExpression" in expression:
+        return not _matches(expression["notExpression"], row)
+    primitive = expression["filter"]
+    raw = str(row.get(primitive["fieldName"], "(not set)"))
+    if "stringFilter" in primitive:
+        return _string_matches(primitive["stringFilter"], raw)
+    if "inListFilter" in primitive:
+        in_list = primitive["inListFilter"]
+        fold = (lambda text: text) if in_list.get("caseSensitive") else str.lower
+        return fold(raw) in {fold(value) for value in in_list.get("values", [])}
+    if "emptyFilter" in primitive:
+        return raw in ("", "(not set)")
+    number = _number(row.get(primitive["fieldName"], 0))
+    if "numericFilter" in primitive:
+        numeric = primitive["numericFilter"]
+        return NUMERIC_OPERATIONS[numeric["operation"]](number, _number_value(numeric["value"]))
+    between = primitive["betweenFilter"]
+    return _number_value(between["fromValue"]) <= number <= _number_value(between["toValue"])
+
+
+def _string_matches(string_filter: Mapping[str, Any], raw: str) -> bool:
+    match_type = string_filter.get("matchType", "EXACT")
+    value = str(string_filter.get("value", ""))
+    sensitive = bool(string_filter.get("caseSensitive"))
+    if match_type in ("FULL_REGEXP", "PARTIAL_REGEXP"):
+        try:
+            pattern = re.compile(value, 0 if sensitive else re.IGNORECASE)
+        except re.error:
+            return False
+        return bool(pattern.fullmatch(raw) if match_type == "FULL_REGEXP" else pattern.search(raw))
+    if not sensitive:
+        raw, value = raw.lower(), value.lower()
+    return {
+        "EXACT": raw == value,
+        "BEGINS_WITH": raw.startswith(value),
+        "ENDS_WITH": raw.endswith(value),
+        "CONTAINS": value in raw,
+    }[match_type]
+
+
+def _ordered(rows: list[Row], order_bys: list[Mapping[str, Any]]) -> list[Row]:
+    ordered = list(rows)
+    # Sorting by the last key first, stably, sorts by all of them.
+    for order in reversed(order_bys):
+        if "metric" in order:
+            name = order["metric"]["metricName"]
+            ordered.sort(key=lambda row, name=name: _number(row.get(name, 0)), reverse=bool(order.get("desc")))
+        else:
+            name = order["dimension"]["dimensionName"]
+            ordered.sort(key=lambda row, name=name: str(row.get(name, "(not set)")), reverse=bool(order.get("desc")))
+    return ordered
+
+
+def _made_up_rows(count: int, parsed: _Request, date_range: Mapping[str, str]) -> list[Row]:
+    """`count` plausible rows for any report: dates inside the range, numbered values elsewhere."""
+    start = datetime.strptime(date_range["startDate"], "%Y-%m-%d").date()
+    end = datetime.strptime(date_range["endDate"], "%Y-%m-%d").date()
+    rows = []
+    for index in range(count):
+        day = min(start + timedelta(days=index), end)
+        row: Row = {
+            "date": day.strftime("%Y%m%d"),
+            "day": day.strftime("%d"),
+            "month": day.strftime("%m"),
+            "year": day.strftime("%Y"),
+            "hour": f"{index % 24:02d}",
+            "newVsReturning": ("new", "returning")[index % 2],
+        }
+        for name in parsed.dimensions:
+            page = "Page" in name or "path" in name.lower()
+            row.setdefault(name, f"/page-{index + 1}" if page else f"{name} {index + 1}")
+        for position, name in enumerate(parsed.metrics):
+            fraction = "Rate" in name or name.startswith("average") or "Per" in name
+            row[name] = f"0.{index + 1}" if fraction else str(10 * (index + 1) + position)
+        rows.append(row)
+    return rows
+
+
+def _metric_type(name: str, rows: list[Row]) -> str:
+    if any("." in str(row.get(name, "")) for row in rows):
+        return "TYPE_FLOAT"
+    return "TYPE_INTEGER"
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _number_value(value: Mapping[str, Any]) -> float:
+    return _number(value.get("int64Value", value.get("doubleValue", 0)))
+
+
+def _date_text(value: date | str | None) -> str | None:
+    return value.isoformat() if isinstance(value, date) else value

@@ -1,0 +1,156 @@
+"""The GA4 Data API stand-in speaks the Data API's wire format: shapes, paging, filters, errors, quota."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from performanceplatform.collector.standins.google_analytics_data import GoogleAnalyticsDataStandIn
+
+AUTH = {"Authorization": "Bearer token"}
+WEEK = [{"startDate": "2014-10-13", "endDate": "2014-10-19"}]
+
+
+def run_report(api: GoogleAnalyticsDataStandIn, body: dict[str, Any], property_: str = "properties/1",
+               headers: dict[str, str] | None = None) -> requests.Response:
+    return requests.post(f"{api.url}/v1beta/{property_}:runReport", json=body,
+                         headers=AUTH if headers is None else headers, timeout=5)
+
+
+def test_answers_in_the_data_api_shape(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    ga4_api.add_rows([{"deviceCategory": "mobile", "sessions": 7}, {"deviceCategory": "desktop"}])
+
+    answer = run_report(ga4_api, {"dateRanges": WEEK, "dimensions": [{"name": "deviceCategory"}],
+                                  "metrics": [{"name": "sessions"}], "returnPropertyQuota": True})
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["dimensionHeaders"] == [{"name": "deviceCategory"}]
+    assert body["metricHeaders"] == [{"name": "sessions", "type": "TYPE_INTEGER"}]
+    assert body["rows"] == [
+        {"dimensionValues": [{"value": "mobile"}], "metricValues": [{"value": "7"}]},
+        {"dimensionValues": [{"value": "desktop"}], "metricValues": [{"value": "0"}]},
+    ]
+    assert body["rowCount"] == 2
+    assert body["metadata"] == {"currencyCode": "GBP", "timeZone": "Europe/London"}
+    assert body["propertyQuota"]["tokensPerHour"] == {"consumed": 10, "remaining": 39_990}
+
+
+def test_pages_by_offset_and_limit(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    ga4_api.add_rows([{"pagePath": f"/{n}", "sessions": n} for n in range(25)])
+    ga4_api.max_page_size = 10
+
+    pages = [run_report(ga4_api, {"dateRanges": WEEK, "dimensions": [{"name": "pagePath"}],
+                                  "metrics": [{"name": "sessions"}], "offset": offset, "limit": "100"}).json()
+             for offset in (0, 10, 20, 30)]
+
+    assert [len(page.get("rows", [])) for page in pages] == [10, 10, 5, 0]
+    assert {page["rowCount"] for page in pages} == {25}
+    assert "rows" not in pages[3]
+
+
+def test_filters_and_order_are_applied(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    ga4_api.add_rows([{"pagePath": "/vat", "sessions": 1}, {"pagePath": "/VAT-rates", "sessions": 9},
+                      {"pagePath": "/tax", "sessions": 50}])
+    body = {
+        "dateRanges": WEEK, "dimensions": [{"name": "pagePath"}], "metrics": [{"name": "sessions"}],
+        "dimensionFilter": {"filter": {"fieldName": "pagePath", "stringFilter": {
+            "matchType": "PARTIAL_REGEXP", "value": "^/vat"}}},
+        "metricFilter": {"notExpression": {"filter": {"fieldName": "sessions", "numericFilter": {
+            "operation": "LESS_THAN", "value": {"int64Value": "2"}}}}},
+        "orderBys": [{"metric": {"metricName": "sessions"}, "desc": True}],
+    }
+
+    rows = run_report(ga4_api, body).json()["rows"]
+
+    assert [row["dimensionValues"][0]["value"] for row in rows] == ["/VAT-rates"]
+
+
+def test_several_date_ranges_add_a_date_range_dimension(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    ga4_api.add_rows([{"pageTitle": "A", "screenPageViews": 3}], start_date="2014-10-06")
+    ga4_api.add_rows([{"pageTitle": "A", "screenPageViews": 5}], start_date="2014-10-13")
+    ranges = [{"startDate": "2014-10-06", "endDate": "2014-10-12", "name": "week1"},
+              {"startDate": "2014-10-13", "endDate": "2014-10-19", "name": "week2"}]
+
+    body = run_report(ga4_api, {"dateRanges": ranges, "dimensions": [{"name": "pageTitle"}],
+                                "metrics": [{"name": "screenPageViews"}]}).json()
+
+    assert body["dimensionHeaders"] == [{"name": "pageTitle"}, {"name": "dateRange"}]
+    assert [[v["value"] for v in row["dimensionValues"]] for row in body["rows"]] == [["A", "week1"], ["A", "week2"]]
+
+
+def test_flags_about_the_numbers_go_in_the_metadata(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    ga4_api.add_rows([{"sessions": 1}], sampled=(100, 1000), thresholded=True, other_row=True)
+
+    metadata = run_report(ga4_api, {"dateRanges": WEEK, "metrics": [{"name": "sessions"}]}).json()["metadata"]
+
+    assert metadata["samplingMetadatas"] == [{"samplesReadCount": "100", "samplingSpaceSize": "1000"}]
+    assert metadata["subjectToThresholding"] is True and metadata["dataLossFromOtherRow"] is True
+
+
+def test_requests_ga4_would_refuse(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    cases = [
+        ({"dateRanges": WEEK, "metrics": [{"name": "ga:sessions"}]}, "Field ga:sessions is not a valid metric"),
+        ({"dateRanges": WEEK, "metrics": [{"name": "sessions"}], "segments": []}, 'Unknown name "segments"'),
+        ({"metrics": [{"name": "sessions"}]}, "between one and four date ranges"),
+        ({"dateRanges": WEEK, "metrics": [{"name": "sessions"}, {"name": "sessions"}]}, "Duplicate metric"),
+        ({"dateRanges": WEEK, "metrics": [{"name": "sessions"}],
+          "orderBys": [{"metric": {"metricName": "totalUsers"}}]}, "not a metric or dimension of the request"),
+        ({"dateRanges": WEEK, "metrics": [{"name": "sessions"}], "metricFilter": {"filter": {
+            "fieldName": "pagePath", "stringFilter": {"value": "/"}}}}, "field 'pagePath' is not a metric"),
+    ]
+    for body, message in cases:
+        answer = run_report(ga4_api, body)
+        assert answer.status_code == 400, body
+        assert answer.json()["error"]["status"] == "INVALID_ARGUMENT"
+        assert message in answer.json()["error"]["message"]
+
+
+def test_authorisation_and_permission(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    ga4_api.grant_only("properties/1")
+    body = {"dateRanges": WEEK, "metrics": [{"name": "sessions"}]}
+
+    assert run_report(ga4_api, body, headers={}).json()["error"]["status"] == "UNAUTHENTICATED"
+    refused = run_report(ga4_api, body, property_="properties/2")
+    assert (refused.status_code, refused.json()["error"]["status"]) == (403, "PERMISSION_DENIED")
+    assert run_report(ga4_api, body, property_="properties/1").status_code == 200
+
+
+def test_the_token_quota_runs_out(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    ga4_api.quota.per_hour = 25
+    body = {"dateRanges": WEEK, "metrics": [{"name": "sessions"}]}
+
+    statuses = [run_report(ga4_api, body).status_code for _ in range(3)]
+
+    assert statuses == [200, 200, 429]
+    error = run_report(ga4_api, body).json()["error"]
+    assert error["status"] == "RESOURCE_EXHAUSTED"
+    assert error["message"].startswith("Exhausted property tokens per hour")
+
+
+def test_injected_quota_errors_carry_retry_info(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    ga4_api.exhaust_quota("concurrent", retry_delay="0.5s")
+
+    error = run_report(ga4_api, {"dateRanges": WEEK, "metrics": [{"name": "sessions"}]}).json()["error"]
+
+    assert error["code"] == 429 and error["status"] == "RESOURCE_EXHAUSTED"
+    assert error["details"] == [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": "0.5s"}]
+
+
+def test_realtime(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    ga4_api.realtime_rows = [{"activeUsers": 12, "deviceCategory": "mobile"},
+                             {"activeUsers": 3, "deviceCategory": "tablet"}]
+    url = f"{ga4_api.url}/v1beta/properties/1:runRealtimeReport"
+    body = {"metrics": [{"name": "activeUsers"}], "minuteRanges": [{"startMinutesAgo": 4, "endMinutesAgo": 0}],
+            "dimensionFilter": {"filter": {"fieldName": "deviceCategory", "stringFilter": {"value": "MOBILE"}}}}
+
+    answer = requests.post(url, json=body, headers=AUTH, timeout=5).json()
+    refused = requests.post(url, json={"metrics": [{"name": "activeUsers"}], "dimensions": [{"name": "pagePath"}]},
+                            headers=AUTH, timeout=5)
+    dated = requests.post(url, json={"metrics": [{"name": "activeUsers"}], "dateRanges": WEEK},
+                          headers=AUTH, timeout=5)
+
+    assert answer["rows"] == [{"dimensionValues": [], "metricValues": [{"value": "12"}]}]
+    assert "Field pagePath is not a valid realtime dimension" in refused.json()["error"]["message"]
+    assert 'Unknown name "dateRanges"' in dated.json()["error"]["message"]
