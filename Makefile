@@ -12,6 +12,10 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
+# Offline: stand-ins on 127.0.0.1, real pp-collector runs of examples/, the records that landed.
+demo: $(VENV)/.installed
+	$(BIN)/python -m performanceplatform.collector.demo
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip

@@ -13,6 +13,11 @@ mistake in either.
 
 Not reproduced: schemas, `auto_ids`, transforms, DELETE/PATCH of single records, the deprecated
 `/<data_set_name>` routes and the read API's query parameters.
+
+For offline work (`python -m performanceplatform.collector.standins`) two things real Backdrop
+does not do: `database` keeps the data sets and records in a SQLite file, so what a contributor
+collected survives a restart; and `open_tokens` creates a data set on its first write when the
+request carries one of those tokens, so a new query file needs no set-up (Stagecraft's job).
 """
 
 from __future__ import annotations
@@ -21,9 +26,12 @@ import copy
 import datetime as dt
 import json
 import re
+import sqlite3
 import uuid
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from dateutil import parser as dateutil_parser
@@ -92,12 +100,117 @@ class _Rejected(Exception):
         self.response = response
 
 
+class _Database:
+    """The data sets and records in a SQLite file, written through on every change.
+
+    Memory stays the stand-in's working copy (the checks read it); the file only makes it last.
+    Records keep the order they were first stored in (the row id survives an upsert).
+    """
+
+    def __init__(self, path: str | Path):
+        # Requests are served from several threads; the stand-in's lock serialises every use.
+        self.connection = sqlite3.connect(str(path), check_same_thread=False)
+        with self.connection:
+            self.connection.executescript(
+                """
+                CREATE TABLE IF NOT EXISTS data_sets (
+                    data_group TEXT NOT NULL, data_type TEXT NOT NULL, name TEXT NOT NULL, token TEXT,
+                    PRIMARY KEY (data_group, data_type));
+                CREATE TABLE IF NOT EXISTS records (
+                    data_group TEXT NOT NULL, data_type TEXT NOT NULL, id TEXT NOT NULL, record TEXT NOT NULL,
+                    PRIMARY KEY (data_group, data_type, id));
+                """
+            )
+
+    def load(self) -> list[DataSetState]:
+        states = {}
+        for group, data_type, name, token in self.connection.execute(
+            "SELECT data_group, data_type, name, token FROM data_sets"
+        ):
+            states[(group, data_type)] = DataSetState(group, data_type, name, token)
+        for group, data_type, record_id, text in self.connection.execute(
+            "SELECT data_group, data_type, id, record FROM records ORDER BY rowid"
+        ):
+            state = states.get((group, data_type))
+            if state is not None:
+                state.records[record_id] = json.loads(text)
+        return list(states.values())
+
+    def save_data_set(self, state: DataSetState) -> None:
+        with self.connection:
+            self.connection.execute(
+                "INSERT INTO data_sets VALUES (?, ?, ?, ?) ON CONFLICT (data_group, data_type) "
+                "DO UPDATE SET name = excluded.name, token = excluded.token",
+                (state.group, state.data_type, state.name, state.token),
+            )
+            # A data set configured again starts empty, as the in-memory one does.
+            self.connection.execute(
+                "DELETE FROM records WHERE data_group = ? AND data_type = ?", (state.group, state.data_type)
+            )
+
+    def save_records(self, state: DataSetState, records: Iterable[dict[str, Any]]) -> None:
+        with self.connection:
+            self.connection.executemany(
+                "INSERT INTO records VALUES (?, ?, ?, ?) ON CONFLICT (data_group, data_type, id) "
+                "DO UPDATE SET record = excluded.record",
+                [
+                    (state.group, state.data_type, record["_id"], json.dumps(record, default=str))
+                    for record in records
+                ],
+            )
+
+    def empty(self, state: DataSetState) -> None:
+        with self.connection:
+            self.connection.execute(
+                "DELETE FROM records WHERE data_group = ? AND data_type = ?", (state.group, state.data_type)
+            )
+
+    def clear(self) -> None:
+        with self.connection:
+            self.connection.execute("DELETE FROM records")
+            self.connection.execute("DELETE FROM data_sets")
+
+    def close(self) -> None:
+        self.connection.close()
+
+
 class BackdropStandIn(StandIn):
     name = "backdrop"
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        database: str | Path | None = None,
+        open_tokens: Iterable[str] = (),
+    ):
+        """`database`: a SQLite file to keep data sets and records in (loaded if it exists).
+        `open_tokens`: a write to a data set nobody configured creates it, with the request's
+        bearer token, when that token is one of these."""
         super().__init__(host, port)
         self._data_sets: dict[tuple[str, str], DataSetState] = {}
+        self.open_tokens = frozenset(open_tokens)
+        self.database_path = Path(database) if database is not None else None
+        self._database = _Database(self.database_path) if self.database_path is not None else None
+        if self._database is not None:
+            for state in self._database.load():
+                self._data_sets[(state.group, state.data_type)] = state
+
+    def start(self) -> BackdropStandIn:
+        with self._lock:
+            if self.database_path is not None and self._database is None:
+                # Stopped and started again: memory still holds everything; reconnect to keep writing.
+                self._database = _Database(self.database_path)
+        super().start()
+        return self
+
+    def stop(self) -> None:
+        super().stop()
+        with self._lock:
+            if self._database is not None:
+                self._database.close()
+                self._database = None
 
     # Set-up and inspection -----------------------------------------------------------------------
 
@@ -110,7 +223,14 @@ class BackdropStandIn(StandIn):
         )
         with self._lock:
             self._data_sets[(group, data_type)] = state
+            if self._database is not None:
+                self._database.save_data_set(state)
         return state
+
+    def data_sets(self) -> list[tuple[str, str]]:
+        """(group, type) of every configured data set, in the order they were added."""
+        with self._lock:
+            return list(self._data_sets)
 
     def reset(self) -> None:
         """Forget every data set, stored record, recorded request and pending fault.
@@ -121,6 +241,8 @@ class BackdropStandIn(StandIn):
             self._data_sets.clear()
             self.requests.clear()
             self.latency = 0.0
+            if self._database is not None:
+                self._database.clear()
         self.clear_faults()
 
     def data_url(self, group: str, data_type: str) -> str:
@@ -156,10 +278,14 @@ class BackdropStandIn(StandIn):
         """Put records straight into a data set (test set-up), bypassing validation."""
         with self._lock:
             state = self._state(group, data_type)
+            stored = []
             for record in records:
                 record = dict(record)
                 record_id = record.setdefault("_id", str(uuid.uuid4()))
                 state.records[record_id] = record
+                stored.append(record)
+            if self._database is not None:
+                self._database.save_records(state, stored)
 
     def _state(self, group: str, data_type: str) -> DataSetState:
         try:
@@ -199,6 +325,7 @@ class BackdropStandIn(StandIn):
             return Response(400, {"messages": errors}, dict(NO_CACHE))
         now = dt.datetime.now(dt.UTC).isoformat()
         with self._lock:
+            landed = []
             for record in records:
                 record_id = record.setdefault("_id", str(uuid.uuid4()))
                 record["_updated_at"] = now
@@ -210,6 +337,9 @@ class BackdropStandIn(StandIn):
                 }
                 # Upsert: the whole record is replaced; in a batch the last one with an _id wins.
                 state.records[record_id] = stored
+                landed.append(stored)
+            if self._database is not None:
+                self._database.save_records(state, landed)
         if records and any("_timestamp" not in record for record in records):
             # Observed quirk: the records are stored, then the batch's date range (computed for
             # the transforms) fails on the missing key.
@@ -227,6 +357,8 @@ class BackdropStandIn(StandIn):
             return _error(400, PUT_NOT_EMPTY_MESSAGE)
         with self._lock:
             state.records.clear()
+            if self._database is not None:
+                self._database.empty(state)
         return Response(
             200, {"status": "ok", "message": f"{state.name} now contains 0 records"}, dict(NO_CACHE)
         )
@@ -255,12 +387,15 @@ class BackdropStandIn(StandIn):
     # Checks, in Backdrop's order ----------------------------------------------------------------
 
     def _authorised(self, request: RecordedRequest, group: str, data_type: str) -> DataSetState:
+        header = request.header("Authorization")
         with self._lock:
             state = self._data_sets.get((group, data_type))
+            offered = header[len("Bearer ") :] if header and header.startswith("Bearer ") else None
+            if state is None and offered in self.open_tokens:
+                state = self.add_data_set(group, data_type, offered)
         if state is None:
             # Looked up before the token is checked: an unknown data set is 404 even without one.
             raise _Rejected(_error(404, "Could not find data_set_config"))
-        header = request.header("Authorization")
         if header is None:
             raise _Rejected(_error(401, MISSING_HEADER_MESSAGE, {"WWW-Authenticate": "bearer"}))
         if state.token is None:

@@ -1,0 +1,289 @@
+"""The files in examples/: every one is used, passes `--check`, and collects against the stand-ins.
+
+`examples/cronjobs` is the list of example runs (a jobs file, read with the crontab generator's own
+parser): each line names a query file (or a Stagecraft slug), credentials, token and Backdrop file.
+Each run is a real `pp-collector` process against `LocalStandIns` over HTTP on 127.0.0.1, from a
+copy of examples/ whose URLs name the stand-ins (the demo makes the same copy). The collector
+package of examples/collector-package is put on PYTHONPATH, as an installed package would be.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import stat
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from performanceplatform.collector.crontab import Job, jobs_for_host
+from performanceplatform.collector.demo import copy_examples
+from performanceplatform.collector.standins.local import (
+    EXAMPLE_BACKDROP_TOKENS,
+    EXAMPLE_CLIENT_ID,
+    EXAMPLE_CLIENT_SECRET,
+    EXAMPLE_OMNISCIENT_TOKEN,
+    EXAMPLE_PINGDOM_API_TOKEN,
+    EXAMPLE_PINGDOM_APP_KEY,
+    EXAMPLE_PINGDOM_PASSWORD,
+    EXAMPLE_PINGDOM_USER,
+    EXAMPLE_REFRESH_TOKEN,
+    EXAMPLE_SERVICE_ACCOUNTS,
+    EXAMPLE_STAGECRAFT_COLLECTOR,
+    EXAMPLES_BASE_URL,
+    LocalStandIns,
+)
+from tests.support.cli import REPO_ROOT, CliResult, run_cli, run_cli_subprocess
+
+EXAMPLES = REPO_ROOT / "examples"
+JOBS_FILE = EXAMPLES / "cronjobs"
+PACKAGE = EXAMPLES / "collector-package"
+# URLs in examples/ that are identifiers, not places anything is sent: OAuth scopes, and the
+# revoke/redirect URIs Google's own files carry.
+NOT_ENDPOINTS = {
+    "https://www.googleapis.com/auth/analytics.readonly",
+    "https://oauth2.googleapis.com/revoke",
+    "http://localhost",
+}
+
+
+def example_jobs() -> list[Job]:
+    # A host name without a number takes every job: the whole file.
+    return jobs_for_host(JOBS_FILE.read_text().splitlines(), "examples", 1, str(JOBS_FILE))
+
+
+def job_id(job: Job) -> str:
+    return Path(job.source).stem
+
+
+def job_argv(job: Job, examples: str = "examples") -> list[str]:
+    source = f"{examples}/{job.source}" if job.source_flag == "-q" else job.source
+    return [
+        job.source_flag, source,
+        "-c", f"{examples}/{job.credentials}",
+        "-t", f"{examples}/{job.token}",
+        "-b", f"{examples}/{job.backdrop}",
+    ]
+
+
+def data_set_of(job: Job, examples: Path) -> str:
+    if job.source_flag == "-l":
+        return f"{EXAMPLE_STAGECRAFT_COLLECTOR['data_group']}/{EXAMPLE_STAGECRAFT_COLLECTOR['data_type']}"
+    data_set = json.loads((examples / job.source).read_text())["data-set"]
+    return f"{data_set['data-group']}/{data_set['data-type']}"
+
+
+def collector_environment(work: Path) -> dict[str, str]:
+    """What a deployment would set: the package installed (here: on the path), the codes table."""
+    return {
+        "PYTHONPATH": os.pathsep.join([str(work / "examples" / "collector-package"), os.environ.get("PYTHONPATH", "")]),
+        "PP_COLLECTOR_DEPARTMENT_CODES": "examples/department-codes.json",
+        "PP_COLLECTOR_RETRY_BASE_DELAY": "0.001",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+
+def use_collector_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The collector package importable in this process, without writing __pycache__ into examples/."""
+    monkeypatch.setattr(sys, "dont_write_bytecode", True)
+    monkeypatch.syspath_prepend(str(PACKAGE))
+
+
+def get_records(stand_ins: LocalStandIns, data_set: str) -> list[dict[str, Any]]:
+    session = requests.Session()
+    session.trust_env = False
+    with session:
+        response = session.get(f"{stand_ins.url}/data/{data_set}", timeout=10)
+    assert response.status_code == 200, f"GET /data/{data_set}: {response.status_code} {response.text}"
+    return response.json()["data"]
+
+
+@pytest.fixture(scope="module")
+def stand_ins() -> Iterator[LocalStandIns]:
+    with LocalStandIns() as running:
+        yield running  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory, stand_ins: LocalStandIns) -> Path:
+    directory = tmp_path_factory.mktemp("examples-run")
+    copy_examples(EXAMPLES, directory / "examples", stand_ins.url)
+    return directory
+
+
+@pytest.fixture(scope="module")
+def collected(work: Path, stand_ins: LocalStandIns) -> dict[str, CliResult]:
+    """Every job of the jobs file, run once, in order, as cron would run it."""
+    results = {}
+    for job in example_jobs():
+        results[job_id(job)] = run_cli_subprocess(
+            [*job_argv(job), "--log-dir", str(work / "log")], env=collector_environment(work), cwd=work, timeout=60
+        )
+    return results
+
+
+# The files themselves ---------------------------------------------------------------------------
+
+
+def test_the_jobs_file_uses_every_example_file() -> None:
+    jobs = example_jobs()
+    assert len(jobs) >= 9
+    assert {job.source for job in jobs if job.source_flag == "-q"} == {
+        f"queries/{path.name}" for path in (EXAMPLES / "queries").glob("*.json")
+    }
+    assert {job.credentials for job in jobs} == {
+        f"credentials/{path.name}" for path in (EXAMPLES / "credentials").glob("*.json")
+    }
+    assert {job.token for job in jobs} == {f"tokens/{path.name}" for path in (EXAMPLES / "tokens").glob("*.json")}
+    assert [job.source for job in jobs if job.source_flag == "-l"] == [EXAMPLE_STAGECRAFT_COLLECTOR["slug"]]
+
+
+def test_the_examples_send_nothing_anywhere_but_the_stand_ins() -> None:
+    found = set()
+    for path in EXAMPLES.rglob("*"):
+        if path.is_file() and path.suffix not in (".p12", ".pyc"):
+            found |= set(re.findall(r"https?://[^\s\"',)]+", path.read_text(encoding="utf-8")))
+    endpoints = {url for url in found if url not in NOT_ENDPOINTS}
+    assert endpoints, "the examples name the stand-ins somewhere"
+    assert all(
+        url == EXAMPLES_BASE_URL or url.startswith(EXAMPLES_BASE_URL + "/") for url in endpoints
+    ), sorted(endpoints)
+
+
+def test_the_example_accounts_are_the_ones_the_stand_ins_accept() -> None:
+    def load(name: str) -> Any:
+        return json.loads((EXAMPLES / name).read_text())
+
+    assert {load(f"tokens/{name}.json")["token"] for name in EXAMPLE_BACKDROP_TOKENS} == set(
+        EXAMPLE_BACKDROP_TOKENS.values()
+    )
+    assert load("backdrop.json")["omniscient_api_token"] == EXAMPLE_OMNISCIENT_TOKEN
+    client = load("credentials/ga/client_secret.json")["installed"]
+    assert (client["client_id"], client["client_secret"]) == (EXAMPLE_CLIENT_ID, EXAMPLE_CLIENT_SECRET)
+    assert load("credentials/ga/storage.db")["refresh_token"] == EXAMPLE_REFRESH_TOKEN
+    assert load("credentials/ga-stagecraft.json")["OAUTH2_CREDENTIALS"]["refresh_token"] == EXAMPLE_REFRESH_TOKEN
+    assert load("credentials/ga/service-account-key.json")["client_email"] == EXAMPLE_SERVICE_ACCOUNTS[0]
+    assert load("credentials/ga-p12.json")["ACCOUNT_NAME"] == EXAMPLE_SERVICE_ACCOUNTS[1]
+    assert load("credentials/pingdom-3.1.json")["api_token"] == EXAMPLE_PINGDOM_API_TOKEN
+    pingdom = load("credentials/pingdom-2.0.json")
+    assert (pingdom["user"], pingdom["password"], pingdom["app_key"]) == (
+        EXAMPLE_PINGDOM_USER, EXAMPLE_PINGDOM_PASSWORD, EXAMPLE_PINGDOM_APP_KEY,
+    )
+
+
+@pytest.mark.parametrize(
+    "job", [job for job in example_jobs() if job.source_flag == "-q"], ids=job_id
+)
+def test_every_example_query_file_passes_check(job: Job, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The files as they are in the repository: relative paths in them are relative to its root.
+    monkeypatch.chdir(REPO_ROOT)
+    use_collector_package(monkeypatch)
+    result = run_cli([*job_argv(job), "--department-codes", "examples/department-codes.json", "--check"])
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout == f"examples/{job.source}: OK\n"
+
+
+# Running them -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("job", example_jobs(), ids=job_id)
+def test_every_example_collects_into_the_backdrop_stand_in(
+    job: Job, collected: dict[str, CliResult], stand_ins: LocalStandIns, work: Path
+) -> None:
+    result = collected[job_id(job)]
+    assert (result.exit_code, result.stderr) == (0, ""), result.all_output()[-3000:]
+    records = get_records(stand_ins, data_set_of(job, work / "examples"))
+    assert records
+    assert all(record["_id"] and record["_timestamp"] for record in records)
+
+
+def test_each_google_credentials_shape_got_its_access_token_its_own_way(
+    collected: dict[str, CliResult], stand_ins: LocalStandIns, work: Path
+) -> None:
+    grants = {(issued.grant, issued.subject) for issued in stand_ins.oauth.issued.values()}
+    # The stored user tokens (ga-user.json) refresh once: the first job writes the new token back
+    # and the second uses it. The Stagecraft form (ga-stagecraft.json) has nowhere to keep one.
+    assert ("refresh_token", "analyst@example.com") in grants
+    assert sum(job.credentials == "credentials/ga-user.json" for job in example_jobs()) == 2
+    assert stand_ins.oauth.count("refresh_token") == 2
+    # The JSON key and the .p12 key each sign a JWT-bearer grant for their own account.
+    assert {("jwt-bearer", account) for account in EXAMPLE_SERVICE_ACCOUNTS} <= grants
+    # Only the storage file is written back: refreshed token, owner-only mode.
+    storage = work / "examples" / "credentials" / "ga" / "storage.db"
+    assert json.loads(storage.read_text())["access_token"] in stand_ins.oauth.issued
+    assert stat.S_IMODE(storage.stat().st_mode) == 0o600
+    embedded = json.loads((work / "examples" / "credentials" / "ga-stagecraft.json").read_text())
+    assert embedded["OAUTH2_CREDENTIALS"]["access_token"] is None
+
+
+def test_both_pingdom_apis_and_stagecraft_were_asked(
+    collected: dict[str, CliResult], stand_ins: LocalStandIns
+) -> None:
+    summaries = stand_ins.pingdom.requests_to(r"/summary\.performance/", "GET")
+    assert {request.path.split("/")[2] for request in summaries} == {"2.0", "3.1"}
+    assert all(request.header("App-Key") == EXAMPLE_PINGDOM_APP_KEY
+               for request in summaries if "/2.0/" in request.path)
+    assert all(request.header("Authorization") == f"Bearer {EXAMPLE_PINGDOM_API_TOKEN}"
+               for request in summaries if "/3.1/" in request.path)
+    [fetch] = stand_ins.stagecraft.requests_to("^/collector/")
+    assert fetch.path == f"/collector/{EXAMPLE_STAGECRAFT_COLLECTOR['slug']}"
+    assert fetch.status == 200
+
+
+# The collector package ----------------------------------------------------------------------------
+
+
+def test_the_collector_package_declares_the_module_its_query_file_names() -> None:
+    project = tomllib.loads((PACKAGE / "pyproject.toml").read_text())
+    entrypoint = json.loads((EXAMPLES / "queries" / "transactions.json").read_text())["entrypoint"]
+    assert project["tool"]["setuptools"]["packages"] == [entrypoint]
+    assert (PACKAGE / entrypoint / "__init__.py").is_file()
+    assert "pp-collector" in project["project"]["dependencies"]
+    assert project["build-system"]["build-backend"] == "setuptools.build_meta"
+
+
+def test_the_collector_package_pushes_the_rows_of_the_days_asked_for(work: Path, stand_ins: LocalStandIns) -> None:
+    stand_ins.backdrop.add_data_set("carers-allowance", "transactions-week", EXAMPLE_BACKDROP_TOKENS["transactions"])
+    query = json.loads((work / "examples" / "queries" / "transactions.json").read_text())
+    query["data-set"]["data-type"] = "transactions-week"
+    (work / "one-week.json").write_text(json.dumps(query))
+    argv = ["-q", "one-week.json", "-c", "examples/credentials/none.json", "-t", "examples/tokens/transactions.json",
+            "-b", "examples/backdrop.json", "--log-dir", "log", "-s", "2024-05-27", "-e", "2024-06-02"]
+
+    for _ in range(2):  # a second run overwrites: deterministic _ids
+        result = run_cli_subprocess(argv, env=collector_environment(work), cwd=work, timeout=60)
+        assert (result.exit_code, result.stderr) == (0, "")
+
+    records = get_records(stand_ins, "carers-allowance/transactions-week")
+    lines = (EXAMPLES / "data" / "transactions.csv").read_text().splitlines()[1:]
+    expected = [line.split(",") for line in lines if "2024-05-27" <= line.split(",")[0] <= "2024-06-02"]
+    assert len(records) == len(expected) == 14
+    first = records[0]
+    assert {key: first[key] for key in ("_timestamp", "channel", "count", "service", "timeSpan", "dataType")} == {
+        "_timestamp": "2024-05-27T00:00:00+00:00", "channel": expected[0][1], "count": int(expected[0][2]),
+        "service": "carers-allowance", "timeSpan": "day", "dataType": "transactions-week",
+    }
+    assert first["humanId"] == f"transactions-week_20240527000000_day_{expected[0][1]}"
+    assert first["_id"] == base64.urlsafe_b64encode(first["humanId"].encode()).decode()
+
+
+def test_check_reports_what_the_collector_package_finds_wrong(work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    query = json.loads((EXAMPLES / "queries" / "transactions.json").read_text())
+    del query["query"]["path"]
+    (work / "no-path.json").write_text(json.dumps(query))
+    monkeypatch.chdir(work)
+    use_collector_package(monkeypatch)
+    result = run_cli(["-q", "no-path.json", "-c", "examples/credentials/none.json", "-t",
+                      "examples/tokens/transactions.json", "-b", "examples/backdrop.json", "--check"])
+    assert result.exit_code == 2
+    assert result.stderr == (
+        "pp-collector: check: query file no-path.json: query: key 'path': expected the CSV file's path, got None\n"
+    )
+
