@@ -94,7 +94,9 @@ def credentials_from_config(
 
     `source` names the credentials file in errors; when it is the path of an existing file,
     relative paths inside it are resolved against that file's directory, else against the
-    current directory. Raises `ConfigurationError` for anything the user must fix.
+    current directory. A collector's `main` receives only the file's contents, so in a
+    `pp-collector` run they resolve against the working directory, as in the original.
+    Raises `ConfigurationError` for anything the user must fix.
     """
     if not isinstance(credentials, Mapping):
         raise ConfigurationError(
