@@ -4,7 +4,7 @@
 parser): each line names a query file (or a Stagecraft slug), credentials, token and Backdrop file.
 Each run is a real `pp-collector` process against `LocalStandIns` over HTTP on 127.0.0.1, from a
 copy of examples/ whose URLs name the stand-ins (the demo makes the same copy). The collector
-package of examples/collector-package is put on PYTHONPATH, as an installed package would be.
+package of examples/collector-package is installed with pip (into a directory on PYTHONPATH).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
@@ -81,19 +82,18 @@ def data_set_of(job: Job, examples: Path) -> str:
 
 
 def collector_environment(work: Path) -> dict[str, str]:
-    """What a deployment would set: the package installed (here: on the path), the codes table."""
+    """What a deployment would set: the package installed (pip --target, on the path), the codes table."""
     return {
-        "PYTHONPATH": os.pathsep.join([str(work / "examples" / "collector-package"), os.environ.get("PYTHONPATH", "")]),
+        "PYTHONPATH": os.pathsep.join([str(work / "site-packages"), os.environ.get("PYTHONPATH", "")]),
         "PP_COLLECTOR_DEPARTMENT_CODES": "examples/department-codes.json",
         "PP_COLLECTOR_RETRY_BASE_DELAY": "0.001",
         "NO_PROXY": "127.0.0.1,localhost",
     }
 
 
-def use_collector_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The collector package importable in this process, without writing __pycache__ into examples/."""
-    monkeypatch.setattr(sys, "dont_write_bytecode", True)
-    monkeypatch.syspath_prepend(str(PACKAGE))
+def use_collector_package(monkeypatch: pytest.MonkeyPatch, work: Path) -> None:
+    """The installed collector package importable in this process."""
+    monkeypatch.syspath_prepend(str(work / "site-packages"))
 
 
 def get_records(stand_ins: LocalStandIns, data_set: str) -> list[dict[str, Any]]:
@@ -115,7 +115,17 @@ def stand_ins() -> Iterator[LocalStandIns]:
 def work(tmp_path_factory: pytest.TempPathFactory, stand_ins: LocalStandIns) -> Path:
     directory = tmp_path_factory.mktemp("examples-run")
     copy_examples(EXAMPLES, directory / "examples", stand_ins.url)
+    install_collector_package(directory / "examples" / "collector-package", directory / "site-packages")
     return directory
+
+
+def install_collector_package(package: Path, target: Path) -> None:
+    """`pip install` the example package, as its README section says, offline and beside the suite."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--no-build-isolation",
+         "--target", str(target), str(package)],
+        check=True, capture_output=True, text=True, timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -181,10 +191,10 @@ def test_the_example_accounts_are_the_ones_the_stand_ins_accept() -> None:
 @pytest.mark.parametrize(
     "job", [job for job in example_jobs() if job.source_flag == "-q"], ids=job_id
 )
-def test_every_example_query_file_passes_check(job: Job, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_every_example_query_file_passes_check(job: Job, work: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # The files as they are in the repository: relative paths in them are relative to its root.
     monkeypatch.chdir(REPO_ROOT)
-    use_collector_package(monkeypatch)
+    use_collector_package(monkeypatch, work)
     result = run_cli([*job_argv(job), "--department-codes", "examples/department-codes.json", "--check"])
     assert (result.exit_code, result.stderr) == (0, "")
     assert result.stdout == f"examples/{job.source}: OK\n"
@@ -279,7 +289,7 @@ def test_check_reports_what_the_collector_package_finds_wrong(work: Path, monkey
     del query["query"]["path"]
     (work / "no-path.json").write_text(json.dumps(query))
     monkeypatch.chdir(work)
-    use_collector_package(monkeypatch)
+    use_collector_package(monkeypatch, work)
     result = run_cli(["-q", "no-path.json", "-c", "examples/credentials/none.json", "-t",
                       "examples/tokens/transactions.json", "-b", "examples/backdrop.json", "--check"])
     assert result.exit_code == 2
