@@ -77,3 +77,14 @@ def test_dry_run(ga_collector: GaCollector) -> None:
     assert result.exit_code == 0, result.stderr
     assert '"unique_visitors":7' in result.stdout.replace(" ", "")
     assert ga_collector.backdrop.requests == []
+
+
+@freeze_time("2014-04-07 10:20:57")
+def test_additional_fields_reach_the_realtime_record(ga_collector):
+    ga_collector.ga.realtime_rows = [["20459"]]
+    result = ga_collector.run(
+        "ga.realtime", {"ids": "ga:84617412", "metrics": "rt:activeUsers"}, {"additionalFields": {"service": "sorn"}}
+    )
+    assert result.exit_code == 0, result.stderr
+    [record] = ga_collector.records()
+    assert (record["service"], record["unique_visitors"]) == ("sorn", 20459)

@@ -125,3 +125,13 @@ def test_query_is_not_mutated() -> None:
     metric, core_query = trending_query(query)
     assert query["dimensions"] == ["pageTitle", "pagePath"]
     assert (metric, core_query.dimensions) == ("pageviews", ("pageTitle", "pagePath", "day", "month", "year"))
+
+
+@freeze_time("2014-02-12 01:00:00")
+def test_additional_fields_and_plugins_apply(ga_collector: GaCollector) -> None:
+    ga_collector.ga.add_core_rows(ROWS, start_date="2014-01-29", end_date="2014-02-11")
+    options = {"additionalFields": {"site": "govuk"}, "plugins": ["RemoveKey('percent_change')"]}
+    assert ga_collector.run("ga.trending", QUERY, options).exit_code == 0
+    records = ga_collector.records()
+    assert len(records) == 3
+    assert all(record["site"] == "govuk" and "percent_change" not in record for record in records)

@@ -3,8 +3,9 @@
 The query's keys are the Real Time API's own parameters, passed as they are (`ids`, `metrics`,
 `filters`, ...: explicit prefixes, no `ga:` added). The record is `{_timestamp, _id,
 unique_visitors, for_url}` with `_timestamp` and `_id` both the run's UTC time to the second, as
-the original wrote it, so dashboards reading the data set keep working. Options are ignored, as
-they were. A realtime count cannot be backfilled, so dates are refused before anything is asked.
+the original wrote it, so dashboards reading the data set keep working. `additionalFields` and
+plugins apply, as for every collector (the original ignored options; real realtime queries have
+none). A realtime count cannot be backfilled, so dates are refused before anything is asked.
 """
 
 from __future__ import annotations
@@ -41,13 +42,14 @@ def main(
 
     from performanceplatform.collector.backdrop import DataSet
     from performanceplatform.collector.ga.client import open_client
+    from performanceplatform.collector.records import apply_options
 
     data_set = DataSet.from_config(data_set_config)
     with open_client(credentials) as client:
         response = client.realtime_report(parameters)
     record = realtime_record(visitor_count(response), parameters.get("filters", ""), utc_now())
     log.info("%d people on %s now", record["unique_visitors"], record["for_url"] or parameters["ids"])
-    data_set.post([record])
+    data_set.post(apply_options([record], options))
 
 
 def check(

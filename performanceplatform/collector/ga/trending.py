@@ -4,7 +4,8 @@ One query covers the fourteen days before today, split by day. Rows are grouped 
 each group keeps the shortest `pagePath` seen, sums the metric into `week1` (days -14 to -8) and
 `week2` (days -7 to -1), floors both at 500 so a handful of views cannot make a trend, and gets
 `percent_change`. The `_id` is the page path (base64), so each run replaces the last: the data set
-is emptied and the new records posted in one request. Dates and options are ignored, as they were.
+is emptied and the new records posted in one request. Dates are ignored, as they were;
+`additionalFields` and plugins apply.
 """
 
 from __future__ import annotations
@@ -61,11 +62,17 @@ def main(
     data_set = DataSet.from_config(data_set_config)
     with open_client(credentials) as client:
         rows = fetch_period(client, core_query, window.start, window.end)
-    replace_data_set(data_set, trending_records(rows, metric, window))
+    replace_data_set(data_set, trending_records(rows, metric, window), options)
 
 
-def replace_data_set(data_set: DataSet, records: list[dict[str, Any]]) -> None:
-    """Empty the data set and post every record, as one request, as the original did."""
+def replace_data_set(data_set: DataSet, records: list[dict[str, Any]], options: Mapping[str, Any] | None) -> None:
+    """Empty the data set and post every record, as one request, as the original did.
+
+    `additionalFields` and plugins apply, as they do for every collector (the original ignored them).
+    """
+    from performanceplatform.collector.records import apply_options
+
+    records = apply_options(records, options)
     if records:
         data_set.post(records, len(records), empty_first=True)
     else:

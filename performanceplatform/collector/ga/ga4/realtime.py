@@ -75,6 +75,7 @@ def main(
     from performanceplatform.collector.ga.ga4.client import open_data_client
     from performanceplatform.collector.ga.realtime import realtime_record
     from performanceplatform.collector.periods import utc_now
+    from performanceplatform.collector.records import apply_options
 
     if start_at or end_at:
         raise CollectorError("Cannot backfill realtime collectors")
@@ -87,7 +88,7 @@ def main(
         )
     record = realtime_record(active_count(response), realtime.for_url, utc_now())
     log.info("%d people on %s now", record["unique_visitors"], record["for_url"] or realtime.property)
-    data_set.post([record])
+    data_set.post(apply_options([record], options))
 
 
 def check(

@@ -43,7 +43,7 @@ def main(
     data_set = DataSet.from_config(data_set_config)
     with open_data_client(credentials) as client:
         rows = fetch_report(client, report, weeks(window))
-    replace_data_set(data_set, trending_records(rows, metric, window))
+    replace_data_set(data_set, trending_records(rows, metric, window), options)
 
 
 def check(
