@@ -12,6 +12,10 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
+# Benchmarks against the stand-ins, one table (benchmarks/README.md); a few minutes; not in `make test`.
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.run
+
 # Offline: stand-ins on 127.0.0.1, real pp-collector runs of examples/, the records that landed.
 demo: $(VENV)/.installed
 	$(BIN)/python -m performanceplatform.collector.demo

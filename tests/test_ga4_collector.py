@@ -13,7 +13,8 @@ DEVICES = {"id": GA4_PROPERTY, "metrics": ["visitors"], "dimensions": ["deviceCa
 
 
 def date_ranges(ga4: Ga4Collector) -> list[tuple[str, str]]:
-    return [(body["dateRanges"][0]["startDate"], body["dateRanges"][0]["endDate"]) for body in ga4.bodies()]
+    # Sorted: periods are fetched several at a time, so they reach the stand-in in any order.
+    return sorted((body["dateRanges"][0]["startDate"], body["dateRanges"][0]["endDate"]) for body in ga4.bodies())
 
 
 def test_requests_go_to_the_property_under_api_root(ga4_collector: Ga4Collector) -> None:

@@ -10,6 +10,13 @@ import argparse
 from datetime import datetime
 
 from performanceplatform.collector import __version__
+from performanceplatform.collector.concurrency import (
+    CONCURRENCY_VARIABLE,
+    DEFAULT_CONCURRENCY,
+    GA4_MAX_CONCURRENCY,
+    parse_concurrency,
+)
+from performanceplatform.collector.errors import ConfigurationError
 
 DESCRIPTION = (
     "Performance Platform Collector: fetches numbers from a source (Google Analytics, Pingdom, ...) "
@@ -27,6 +34,7 @@ environment:
   LOGLEVEL                         DEBUG, INFO (default), WARNING, ERROR or CRITICAL
   DISABLE_COLLECTORS=true          log what would have run, and exit 0
   PP_COLLECTOR_DEPARTMENT_CODES    JSON file of department codes (same as --department-codes)
+  PP_COLLECTOR_CONCURRENCY         periods fetched at once in a backfill (same as --concurrency)
   PP_COLLECTOR_RETRY_ATTEMPTS, PP_COLLECTOR_RETRY_BASE_DELAY, PP_COLLECTOR_RETRY_MAX_DELAY,
   PP_COLLECTOR_RETRY_MAX_TOTAL_DELAY, PP_COLLECTOR_CONNECT_TIMEOUT, PP_COLLECTOR_READ_TIMEOUT
                                    tune retries and timeouts (seconds)
@@ -45,6 +53,13 @@ def parse_date(value: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"expected a date such as 2014-08-03 or 2014-08-03T10:00:00+00:00, got {value!r}"
         ) from None
+
+
+def parse_concurrency_flag(value: str) -> int:
+    try:
+        return parse_concurrency(value, source="--concurrency")
+    except ConfigurationError as error:
+        raise argparse.ArgumentTypeError(error.detail) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -113,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--department-codes", metavar="CODES.json",
         help="JSON object mapping department codes (<D1>) to GOV.UK organisation slugs, "
         "used by the department plugins and ga.contrib.content.table",
+    )
+    parser.add_argument(
+        "--concurrency", metavar="N", type=parse_concurrency_flag, default=None,
+        help=f"how many periods (Google Analytics) or weeks (Pingdom) a backfill fetches at once "
+        f"(default: {DEFAULT_CONCURRENCY}; at least 1, which fetches one after another). GA4 "
+        f"allows {GA4_MAX_CONCURRENCY} concurrent requests per property, so GA4 queries use at most "
+        f"{GA4_MAX_CONCURRENCY}. Records still reach Backdrop in period order. "
+        f"Sets {CONCURRENCY_VARIABLE} for the collector",
     )
     parser.add_argument(
         "--check", action="store_true",

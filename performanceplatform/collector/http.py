@@ -2,7 +2,9 @@
 
 One `HttpClient` per service. Each request: refuses to send credentials over plain http to anything
 but a loopback address, has connect and read timeouts, logs what it did (status, bytes, duration),
-and goes through the project's one retry policy. Whether a response is a success, worth retrying or
+and goes through the project's one retry policy. A client may be shared by a backfill's worker
+threads: each thread gets a `requests.Session` of its own, as requests does not promise that one
+session is safe to use from several threads at once. Whether a response is a success, worth retrying or
 fatal is decided by a `classify` function, which a service can replace to read its own error body
 or rate-limit headers.
 """
@@ -13,6 +15,7 @@ import ipaddress
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -185,9 +188,21 @@ class HttpClient:
         self.retry = retry or RetryPolicy.from_environment()
         self.timeouts = timeouts or Timeouts.from_environment()
         self.classify = classify
-        self.session = session or requests.Session()
+        self._given_session = session
+        self._local = threading.local()
+
+    @property
+    def session(self) -> requests.Session:
+        """The session of the calling thread (or the one given, for every thread)."""
+        if self._given_session is not None:
+            session = self._given_session
+        else:
+            session = getattr(self._local, "session", None)
+            if session is None:
+                session = self._local.session = requests.Session()
         # Proxies and .netrc from the environment must not redirect credentials.
-        self.session.trust_env = False
+        session.trust_env = False
+        return session
 
     def request(
         self,

@@ -18,6 +18,7 @@ from typing import Any
 
 from performanceplatform.collector import config as config_files
 from performanceplatform.collector.arguments import build_parser
+from performanceplatform.collector.concurrency import CONCURRENCY_VARIABLE, concurrency_from_environment
 from performanceplatform.collector.errors import (
     EXIT_COLLECTION_FAILED,
     EXIT_OK,
@@ -85,6 +86,9 @@ def _run(args: Any, context: Any) -> int:
     config_files.check_date_order(args.start_at, args.end_at)
     if args.department_codes:
         os.environ[DEPARTMENT_CODES_VARIABLE] = args.department_codes
+    # Collectors' `main` has a fixed signature, so settings reach them through the environment.
+    if args.concurrency is not None:
+        os.environ[CONCURRENCY_VARIABLE] = str(args.concurrency)
 
     if args.query is not None:
         query_document = config_files.load_json_file(args.query, "query file")
@@ -121,6 +125,7 @@ def _run(args: Any, context: Any) -> int:
 
     from performanceplatform.collector.runner import load_entrypoint, run_collector
 
+    concurrency_from_environment()  # a bad PP_COLLECTOR_CONCURRENCY fails here, before any request
     collector_main = load_entrypoint(query.entrypoint, query.source)
     data_set_config = config_files.data_set_config(backdrop, token, query, dry_run=args.dry_run)
     with _one_run_per_query(args, query) as holding:
@@ -170,16 +175,26 @@ def _interruptible() -> Iterator[None]:
     def terminate(signum: int, frame: object) -> None:
         raise RunInterrupted(f"stopped by {signal.Signals(signum).name}", signal_number=signum)
 
+    def interrupt(signum: int, frame: object) -> None:
+        # Raised as a RunInterrupted rather than a KeyboardInterrupt, so that the Backdrop client
+        # can add what had landed, as it does for SIGTERM.
+        raise RunInterrupted("stopped by SIGINT (Ctrl-C)", signal_number=signal.SIGINT)
+
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = signal.signal(signal.SIGTERM, terminate)
+    previous_interrupt = signal.getsignal(signal.SIGINT)
+    if previous_interrupt is not signal.SIG_IGN:  # a job started in the background ignores Ctrl-C
+        signal.signal(signal.SIGINT, interrupt)
     try:
         yield
     except KeyboardInterrupt:
         raise RunInterrupted("stopped by SIGINT (Ctrl-C)", signal_number=signal.SIGINT) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
+        if previous_interrupt is not None:
+            signal.signal(signal.SIGINT, previous_interrupt)
 
 
 def _check(args: Any) -> int:
@@ -195,4 +210,7 @@ def _check(args: Any) -> int:
 
 
 def _report(error: CollectorError | str) -> None:
-    print(f"pp-collector: error: {redact(str(error))}", file=sys.stderr)
+    # Notes say what had landed in Backdrop when a streamed push stopped (see `backdrop.DataSet`).
+    notes = getattr(error, "__notes__", None) or []
+    text = "; ".join([str(error), *notes])
+    print(f"pp-collector: error: {redact(text)}", file=sys.stderr)

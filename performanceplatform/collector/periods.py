@@ -11,8 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
-from dateutil.relativedelta import relativedelta
-
 from performanceplatform.collector.errors import ConfigurationError
 
 FREQUENCIES = ("daily", "weekly", "monthly")
@@ -101,6 +99,8 @@ def _default_start(frequency: str, today: date) -> date:
         return today - timedelta(days=1)
     if frequency == "weekly":
         return today - timedelta(days=7)
+    from dateutil.relativedelta import relativedelta  # only monthly periods need it
+
     return today - relativedelta(months=1)
 
 
@@ -122,6 +122,8 @@ def _periods(start: date, end: date, frequency: str) -> Iterator[Period]:
             yield monday, monday + timedelta(days=6)
             monday += timedelta(days=7)
     else:
+        from dateutil.relativedelta import relativedelta  # only monthly periods need it
+
         first = start.replace(day=1)
         while first <= end:
             following = first + relativedelta(months=1)

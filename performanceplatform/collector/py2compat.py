@@ -92,6 +92,10 @@ class _HashTable:
 
 @functools.lru_cache(maxsize=4096)
 def _dict_order(keys: tuple[str, ...]) -> tuple[str, ...]:
+    # Checked here, once per distinct tuple, rather than on every call: an error is not cached.
+    for key in keys:
+        if not isinstance(key, str):
+            raise CollectorError(f"cannot reproduce Python 2 dict order for the key {key!r}")
     table = _HashTable()
     for key in keys:
         table.add(key)
@@ -104,11 +108,7 @@ def py2_dict_order(keys: Iterable[str]) -> list[str]:
     A repeated key keeps its first place, as in a dict. Keys must be strings: records only
     have string keys, and other types hash differently.
     """
-    keys = tuple(keys)
-    for key in keys:
-        if not isinstance(key, str):
-            raise CollectorError(f"cannot reproduce Python 2 dict order for the key {key!r}")
-    return list(_dict_order(keys))
+    return list(_dict_order(tuple(keys)))
 
 
 def py2_set_order_of_dict(dict_order: Sequence[str]) -> list[str]:

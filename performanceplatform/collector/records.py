@@ -12,19 +12,28 @@ of a record is the order Python 2 iterated it in. That settles which of two keys
 name wins, and how AggregateKey sorts. (RemoveKey's deletions and AggregateKey's copies change
 Python 2's table in ways a key order cannot carry; only a second AggregateKey after them could
 see the difference.)
+
+A backfill's records can be built a period at a time as the periods arrive (`stream_records`,
+`stream_options`): the same records in the same order, with each plugin run on each period's
+records, which is only right when no plugin needs the whole set (`plugins.needs_whole_set`).
+
+Rows of one shape (the same dimension and field names) all go through the same key orders, so
+those are worked out once per shape (`_Shape`) and each row only fills in its values: a million
+rows would otherwise recompute the same Python 2 hash tables a million times.
 """
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from types import MappingProxyType
 from typing import Any
 
 from .errors import CollectorError, ConfigurationError
-from .plugins import Plugin, Record, parse_plugins, run_plugins
+from .plugins import Plugin, Record, needs_whole_set, parse_plugins, run_plugins
 from .py2compat import id_timestamp, py2_dict_order, py2_unicode, value_id
 
 __all__ = [
@@ -38,9 +47,14 @@ __all__ = [
     "ga_number",
     "gapy_dimensions",
     "period_start",
+    "plugins_need_whole_set",
+    "stream_options",
+    "stream_records",
     "value_id",
 ]
 
+# Row shapes remembered per run (`_Shape`); a query has one, or a few.
+_MAX_SHAPES = 1024
 # `\d` is ASCII-only here, as in Python 2's byte-string pattern.
 _MULTI_VALUE = re.compile(r"^(.*)_(\d*)$", re.ASCII)
 
@@ -79,6 +93,10 @@ class _Options:
     id_mapping: tuple[str, ...] | None
     additional_fields: Mapping[str, Any]
     plugins: tuple[Plugin, ...]
+    # Key orders worked out per row shape (see `_Shape`); filled as shapes are met.
+    shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], _Shape] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def read(cls, options: Mapping[str, Any] | None, data_type: str | None) -> _Options:
@@ -110,6 +128,19 @@ def build_records(
     return run_plugins(read.plugins, records)
 
 
+def stream_records(
+    batches: Iterable[Iterable[Row]], options: Mapping[str, Any] | None, data_type: str | None
+) -> Iterator[Record]:
+    """`build_records` of all the batches' rows, built and yielded a batch (a period) at a time.
+
+    The options are read at once, so a mistake in them fails before any batch is fetched. Only
+    for options whose plugins work record by record (`plugins_need_whole_set` is false).
+    """
+    read = _Options.read(options, data_type)
+    _require_record_by_record(read.plugins)
+    return _streamed_records(batches, read)
+
+
 def apply_options(
     records: Iterable[Record], options: Mapping[str, Any] | None
 ) -> list[Record]:
@@ -121,6 +152,43 @@ def apply_options(
     additional = _additional_fields(options)
     plugins = parse_plugins(options.get("plugins"))
     return run_plugins(plugins, [{**additional, **record} for record in records])
+
+
+def stream_options(batches: Iterable[Iterable[Record]], options: Mapping[str, Any] | None) -> Iterator[Record]:
+    """`apply_options` of all the batches' records, a batch at a time (see `stream_records`)."""
+    options = _as_mapping(options)
+    additional = _additional_fields(options)
+    plugins = parse_plugins(options.get("plugins"))
+    _require_record_by_record(plugins)
+    return _streamed_options(batches, additional, plugins)
+
+
+def plugins_need_whole_set(options: Mapping[str, Any] | None) -> bool:
+    """Whether the plugins of `options` must see every record at once (ComputeRank, AggregateKey)."""
+    return needs_whole_set(parse_plugins(_as_mapping(options).get("plugins")))
+
+
+def _require_record_by_record(plugins: Iterable[Plugin]) -> None:
+    if needs_whole_set(list(plugins)):
+        raise ValueError("a plugin needs the whole set of records: build them with build_records")
+
+
+def _streamed_records(batches: Iterable[Iterable[Row]], read: _Options) -> Iterator[Record]:
+    index = 0
+    for batch in batches:
+        records = [_build_record(number, row, read) for number, row in enumerate(batch, start=index)]
+        yield from run_plugins(read.plugins, records, index)
+        index += len(records)
+
+
+def _streamed_options(
+    batches: Iterable[Iterable[Record]], additional: Mapping[str, Any], plugins: list[Plugin]
+) -> Iterator[Record]:
+    index = 0
+    for batch in batches:
+        records = [{**additional, **record} for record in batch] if additional or plugins else list(batch)
+        yield from run_plugins(plugins, records, index)
+        index += len(records)
 
 
 def period_start(start: date) -> datetime:
@@ -138,13 +206,84 @@ def period_start(start: date) -> datetime:
     raise CollectorError(f"a row's start date must be a date or datetime, not {start!r}")
 
 
+@functools.lru_cache(maxsize=1024)
+def _cached_period_start(start: date) -> datetime:
+    return period_start(start)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_id_timestamp(moment: datetime) -> str:
+    return id_timestamp(moment)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """What every row with the same dimension and field names shares: its record's keys, in
+    order, each with where its value comes from (base, additionalFields, dimensions or fields),
+    and the order of the dimension values in the default `_id`.
+
+    Worked out by running the general algorithm (`_merge`, `_apply_mappings`) on the sources'
+    keys rather than on values, so the orders are the general algorithm's by construction.
+    """
+
+    keys: tuple[tuple[str, int, str], ...]
+    id_dimensions: tuple[str, ...]
+
+    @classmethod
+    def of(cls, options: _Options, dimensions: tuple[str, ...], fields: tuple[str, ...]) -> _Shape:
+        names = [("_timestamp", "dataType"), tuple(options.additional_fields), dimensions, fields]
+        symbolic = [{key: (number, key) for key in keys} for number, keys in enumerate(names)]
+        record = _apply_mappings(_merge(symbolic), options, 0)
+        return cls(
+            keys=tuple((key, number, source_key) for key, (number, source_key) in record.items()),
+            id_dimensions=tuple(py2_dict_order(dimensions)),
+        )
+
+
 def _build_record(index: int, row: Row, options: _Options) -> Record:
-    timestamp = period_start(row.start_date)
+    try:
+        timestamp = _cached_period_start(row.start_date)
+    except TypeError:  # not hashable: period_start says what is wrong with it
+        timestamp = period_start(row.start_date)
+    if options.multi_values:
+        # Split values depend on the values themselves, not just on the keys.
+        return _build_record_generally(index, row, options, timestamp)
+    dimensions, fields = row.dimensions, row.fields
+    signature = (tuple(dimensions), tuple(fields))
+    shape = options.shapes.get(signature)
+    if shape is None:
+        if len(options.shapes) >= _MAX_SHAPES:
+            # Rows whose keys keep changing gain nothing from shapes, and must not fill memory.
+            return _build_record_generally(index, row, options, timestamp)
+        shape = options.shapes[signature] = _Shape.of(options, *signature)
+    sources = ({"_timestamp": timestamp, "dataType": options.data_type}, options.additional_fields, dimensions, fields)
+    record = {key: sources[number][source_key] for key, number, source_key in shape.keys}
+    if options.id_mapping is None:
+        parts = [py2_unicode(options.data_type), _cached_id_timestamp(timestamp)]
+        time_span = record.get("timeSpan")
+        if time_span is not None:
+            parts.append(py2_unicode(time_span))
+        parts.extend([py2_unicode(dimensions[key]) for key in shape.id_dimensions])
+        human = "_".join(parts)
+    else:
+        human = _id_string(record, row, timestamp, options, index)
+    record["humanId"] = human
+    record["_id"] = value_id(human)[0]
+    return record
+
+
+def _merge(sources: Iterable[Mapping[str, Any]]) -> Record:
+    """The sources' keys, each in Python 2's order, later sources' values winning."""
     merged: Record = {}
-    base = {"_timestamp": timestamp, "dataType": options.data_type}
-    for source in (base, options.additional_fields, row.dimensions, row.fields):
+    for source in sources:
         for key in py2_dict_order(source):
             merged[key] = source[key]
+    return merged
+
+
+def _build_record_generally(index: int, row: Row, options: _Options, timestamp: datetime) -> Record:
+    base = {"_timestamp": timestamp, "dataType": options.data_type}
+    merged = _merge((base, options.additional_fields, row.dimensions, row.fields))
     record = _apply_mappings(merged, options, index)
     human = _id_string(record, row, timestamp, options, index)
     record["humanId"] = human
@@ -267,6 +406,8 @@ def _additional_fields(options: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def ga_number(raw: object) -> int | float:
     """The original's `try_number`: `int(raw)`, else `float(raw)`; numbers too (400.0 → 400)."""
+    if type(raw) is str and raw.isascii() and raw.isdigit():
+        return int(raw)  # what GA sends nearly always: ASCII digits, which int() always reads
     if isinstance(raw, str) and "_" in raw:
         # Python 3 reads "1_000" as a number; Python 2 did not.
         raise CollectorError(f"Google Analytics sent a metric value that is not a number: {raw!r}")
@@ -299,10 +440,18 @@ def ga_fields(metrics: Mapping[str, object], time_span: str) -> dict[str, Any]:
     result iterates in the order the original built its dict in: it copied gapy's metrics dict
     (itself filled in query order) twice before adding `timeSpan`.
     """
-    converted = {name: convert_metric(name, metrics[name]) for name in py2_dict_order(metrics)}
-    fields: dict[str, Any] = {name: converted[name] for name in py2_dict_order(converted)}
+    conversion_order, field_order = _ga_field_orders(tuple(metrics))
+    converted = {name: convert_metric(name, metrics[name]) for name in conversion_order}
+    fields: dict[str, Any] = {name: converted[name] for name in field_order}
     fields["timeSpan"] = time_span
     return fields
+
+
+@functools.lru_cache(maxsize=1024)
+def _ga_field_orders(names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    # The two orders `ga_fields` copies the metrics in: the same for every row of a query.
+    conversion_order = tuple(py2_dict_order(names))
+    return conversion_order, tuple(py2_dict_order(conversion_order))
 
 
 def gapy_dimensions(names: Iterable[str], values: Iterable[str]) -> dict[str, Any]:
@@ -314,12 +463,16 @@ def gapy_dimensions(names: Iterable[str], values: Iterable[str]) -> dict[str, An
         has_hour = "hour" in dimensions
         try:
             text = dimensions["date"] + dimensions["hour"] if has_hour else dimensions["date"]
-            dimensions["datetime"] = datetime.strptime(
-                text, "%Y%m%d%H" if has_hour else "%Y%m%d"
-            )
+            dimensions["datetime"] = _parse_gapy_datetime(text, "%Y%m%d%H" if has_hour else "%Y%m%d")
         except (TypeError, ValueError):
             raise CollectorError(
                 "Google Analytics sent a date dimension that is not YYYYMMDD(+HH): "
                 f"{dimensions.get('date')!r} {dimensions.get('hour', '')!r}"
             ) from None
     return dimensions
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_gapy_datetime(text: str, pattern: str) -> datetime:
+    # A period's rows share a handful of dates; strptime is slow enough to matter at a million rows.
+    return datetime.strptime(text, pattern)

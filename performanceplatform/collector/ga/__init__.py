@@ -1,7 +1,8 @@
 """`performanceplatform.collector.ga`: a Google Analytics query, period by period, into Backdrop.
 
 The data flow: check the query, read its rows for every period from the Core Reporting API, build
-the records (`records.build_records`: the original's DataParser, ids included), push them.
+the records (`records.build_records`: the original's DataParser, ids included), push them; periods
+are fetched several at a time and their records pushed as they arrive (`streaming.push_rows`).
 
 Between fetching and building sits one row shape (`rows.GaRow`, gapy's), so a second source
 of the same reports, the GA4 Data API for `properties/<n>` ids (`ga4`), feeds the same record
@@ -35,18 +36,17 @@ def main(
         return
     from performanceplatform.collector.backdrop import Pusher
     from performanceplatform.collector.ga.client import open_client
-    from performanceplatform.collector.ga.core import fetch_rows
+    from performanceplatform.collector.ga.core import period_rows
     from performanceplatform.collector.ga.query import CoreQuery
     from performanceplatform.collector.ga.rows import record_rows
-    from performanceplatform.collector.records import build_records
+    from performanceplatform.collector.streaming import push_rows
 
     core_query = CoreQuery.from_config(query)
     # Built first so that a bad chunk-size or Backdrop URL fails before any collecting.
     pusher = Pusher(data_set_config, options)
-    with open_client(credentials) as client:
-        rows = fetch_rows(client, core_query, start_at, end_at)
-    records = build_records(record_rows(rows, core_query.frequency), options, data_set_config.get("data-type"))
-    pusher.push(records)
+    with open_client(credentials) as client, period_rows(client, core_query, start_at, end_at) as periods:
+        batches = (record_rows(rows, core_query.frequency) for rows in periods)
+        push_rows(pusher, batches, options, data_set_config.get("data-type"))
 
 
 def check(

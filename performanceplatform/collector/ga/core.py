@@ -3,16 +3,21 @@
 Pages are followed through `nextLink` (its `start-index`) until the rows run out or `maxResults`
 rows have been read for the period, as gapy did. Rows keep the API's order, period after period.
 A sampled answer (`containsSampledData`) is collected all the same, with a warning naming the period.
+Periods are fetched several at a time (`backfill.in_order`, `--concurrency`); their rows still come
+back in period order.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
+from performanceplatform.collector.backfill import in_order
+from performanceplatform.collector.concurrency import concurrency_from_environment
 from performanceplatform.collector.errors import FatalUpstreamError
 from performanceplatform.collector.ga.google_errors import SERVICE
 from performanceplatform.collector.ga.query import CoreQuery
@@ -33,10 +38,24 @@ def fetch_rows(
     client: CoreReportingClient, query: CoreQuery, start_at: date | datetime | None, end_at: date | datetime | None
 ) -> list[GaRow]:
     """Every row for every period between `start_at` and `end_at` (defaults: the last full period)."""
-    rows: list[GaRow] = []
-    for start, end in period_range(start_at, end_at, query.frequency):
-        rows.extend(fetch_period(client, query, start, end))
-    return rows
+    with period_rows(client, query, start_at, end_at) as periods:
+        return [row for rows in periods for row in rows]
+
+
+def period_rows(
+    client: CoreReportingClient, query: CoreQuery, start_at: date | datetime | None, end_at: date | datetime | None
+) -> AbstractContextManager[Iterator[list[GaRow]]]:
+    """Each period's rows, in period order, fetched `PP_COLLECTOR_CONCURRENCY` periods at a time.
+
+    `with period_rows(...) as periods:`; the client must be safe to share between threads.
+    """
+    periods = period_range(start_at, end_at, query.frequency)
+    return in_order(
+        periods,
+        lambda period: fetch_period(client, query, *period),
+        concurrency=concurrency_from_environment(),
+        name="ga-period",
+    )
 
 
 def fetch_period(client: CoreReportingClient, query: CoreQuery, start: date, end: date) -> list[GaRow]:

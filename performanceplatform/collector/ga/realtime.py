@@ -42,14 +42,20 @@ def main(
 
     from performanceplatform.collector.backdrop import DataSet
     from performanceplatform.collector.ga.client import open_client
-    from performanceplatform.collector.records import apply_options
 
     data_set = DataSet.from_config(data_set_config)
     with open_client(credentials) as client:
         response = client.realtime_report(parameters)
     record = realtime_record(visitor_count(response), parameters.get("filters", ""), utc_now())
     log.info("%d people on %s now", record["unique_visitors"], record["for_url"] or parameters["ids"])
-    data_set.post(apply_options([record], options))
+    records = [record]
+    if options:
+        # Imported only when there are options: a realtime run every two minutes need not pay for
+        # the record builder and its plugins otherwise.
+        from performanceplatform.collector.records import apply_options
+
+        records = apply_options(records, options)
+    data_set.post(records)
 
 
 def check(

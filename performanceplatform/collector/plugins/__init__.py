@@ -35,14 +35,24 @@ __all__ = [
     "Record",
     "RemoveKey",
     "SetDepartment",
+    "needs_whole_set",
     "parse_plugin",
     "parse_plugins",
     "run_plugins",
 ]
 
 
-def run_plugins(plugins: Sequence[Plugin], records: list[Record]) -> list[Record]:
-    """Apply each plugin in turn to the whole list, as the original did."""
+def run_plugins(plugins: Sequence[Plugin], records: list[Record], first_index: int = 0) -> list[Record]:
+    """Apply each plugin in turn to the list, as the original did to the whole list.
+
+    `records` may be one period of a backfill whose first record is number `first_index` of the
+    whole; error messages count from there. Plugins with `whole_set` need the whole list.
+    """
     for plugin in plugins:
-        records = plugin(records)
+        records = plugin(records, first_index)
     return records
+
+
+def needs_whole_set(plugins: Sequence[Plugin]) -> bool:
+    """Whether any of `plugins` must see every record of the run at once (ComputeRank, AggregateKey)."""
+    return any(plugin.whole_set for plugin in plugins)

@@ -1,9 +1,11 @@
 """The plugins a query's `options.plugins` can name, with the original's semantics (`ga/plugins`).
 
 Each plugin is a callable that takes the list of records and returns the new list; most change
-the records in place, as the original's did. Where the original crashed with a bare KeyError,
-IndexError or AssertionError, these raise a `CollectorError` that names the plugin, the field
-and the record.
+the records in place, as the original's did. Most work record by record, so a backfill can run
+them on each period's records as the period arrives (`first_index` numbers the records in error
+messages as in the whole list); those that need every record at once say so with `whole_set`.
+Where the original crashed with a bare KeyError, IndexError or AssertionError, these raise a
+`CollectorError` that names the plugin, the field and the record.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from ..departments import department_for, first_department_code, lookup_department
 from ..errors import CollectorError
@@ -31,7 +33,10 @@ Literal = str | int | float | bool | None
 
 
 class Plugin(Protocol):
-    def __call__(self, records: list[Record]) -> list[Record]: ...
+    # True when the plugin's result for a record depends on the other records (ranks, groups).
+    whole_set: ClassVar[bool]
+
+    def __call__(self, records: list[Record], first_index: int = 0) -> list[Record]: ...
 
 
 class BadArguments(ValueError):
@@ -68,12 +73,13 @@ class Comment:
     """Does nothing: a note to whoever reads the query file."""
 
     text: tuple[Literal, ...]
+    whole_set: ClassVar[bool] = False
 
     @classmethod
     def from_args(cls, args: Sequence[Literal]) -> Comment:
         return cls(tuple(args))
 
-    def __call__(self, records: list[Record]) -> list[Record]:
+    def __call__(self, records: list[Record], first_index: int = 0) -> list[Record]:
         return records
 
 
@@ -82,13 +88,14 @@ class ComputeIdFrom:
     """Sets `_id` and `humanId` from the named fields, joined with `_`."""
 
     fields: tuple[str, ...]
+    whole_set: ClassVar[bool] = False
 
     @classmethod
     def from_args(cls, args: Sequence[Literal]) -> ComputeIdFrom:
         return cls(_strings("ComputeIdFrom", args, at_least=1))
 
-    def __call__(self, records: list[Record]) -> list[Record]:
-        for index, record in enumerate(records):
+    def __call__(self, records: list[Record], first_index: int = 0) -> list[Record]:
+        for index, record in enumerate(records, start=first_index):
             parts = [
                 self._stringify(_field(record, name, index, "ComputeIdFrom"), name, index)
                 for name in self.fields
@@ -118,13 +125,14 @@ class RemoveKey:
     """Deletes the named fields from every record; each must be there."""
 
     keys: tuple[str, ...]
+    whole_set: ClassVar[bool] = False
 
     @classmethod
     def from_args(cls, args: Sequence[Literal]) -> RemoveKey:
         return cls(_strings("RemoveKey", args))
 
-    def __call__(self, records: list[Record]) -> list[Record]:
-        for index, record in enumerate(records):
+    def __call__(self, records: list[Record], first_index: int = 0) -> list[Record]:
+        for index, record in enumerate(records, start=first_index):
             for key in self.keys:
                 _field(record, key, index, "RemoveKey")
                 del record[key]
@@ -136,12 +144,13 @@ class ComputeRank:
     """Numbers the records 1, 2, … in list order, in the named field."""
 
     name: str
+    whole_set: ClassVar[bool] = True
 
     @classmethod
     def from_args(cls, args: Sequence[Literal]) -> ComputeRank:
         return cls(_one_string("ComputeRank", args))
 
-    def __call__(self, records: list[Record]) -> list[Record]:
+    def __call__(self, records: list[Record], first_index: int = 0) -> list[Record]:
         for rank, record in enumerate(records, start=1):
             record[self.name] = rank
         return records
@@ -152,13 +161,14 @@ class ComputeDepartmentKey:
     """Sets `department` from the `<code>` that opens the named field."""
 
     key: str
+    whole_set: ClassVar[bool] = False
 
     @classmethod
     def from_args(cls, args: Sequence[Literal]) -> ComputeDepartmentKey:
         return cls(_one_string("ComputeDepartmentKey", args))
 
-    def __call__(self, records: list[Record]) -> list[Record]:
-        for index, record in enumerate(records):
+    def __call__(self, records: list[Record], first_index: int = 0) -> list[Record]:
+        for index, record in enumerate(records, start=first_index):
             value = _field(record, self.key, index, "ComputeDepartmentKey")
             code = first_department_code(value) if isinstance(value, str) else None
             if code is None:
@@ -175,13 +185,14 @@ class SetDepartment:
     """Sets `department` on every record to one department, given by code or by name."""
 
     department: str
+    whole_set: ClassVar[bool] = False
 
     @classmethod
     def from_args(cls, args: Sequence[Literal]) -> SetDepartment:
         # Resolved once, when the plugin is read, as the original's constructor did.
         return cls(department_for(_one_string("SetDepartment", args)))
 
-    def __call__(self, records: list[Record]) -> list[Record]:
+    def __call__(self, records: list[Record], first_index: int = 0) -> list[Record]:
         for record in records:
             record["department"] = self.department
         return records
@@ -250,8 +261,9 @@ class AggregateKey:
     """
 
     aggregations: tuple[Aggregation, ...]
+    whole_set: ClassVar[bool] = True
 
-    def __call__(self, records: list[Record]) -> list[Record]:
+    def __call__(self, records: list[Record], first_index: int = 0) -> list[Record]:
         if not records:
             return []
         aggregated = {aggregation.key for aggregation in self.aggregations}

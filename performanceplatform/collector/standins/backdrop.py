@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import functools
 import json
 import re
 import sqlite3
@@ -48,6 +49,7 @@ MAX_DECOMPRESSED_BODY = 10 * 1024 * 1024
 VALID_KEY = re.compile(r"^[a-z_][a-z0-9_]+$")
 RESERVED_KEYWORDS = ("_timestamp", "_start_at", "_end_at", "_id")
 TIMESTAMP_FIELDS = ("_timestamp", "_start_at", "_end_at")
+ISO_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?([+-]\d\d:\d\d|Z)?", re.ASCII)
 # Added by Backdrop to every stored record; not part of what the client sent.
 PERIOD_FIELDS = (
     "_hour_start_at",
@@ -190,6 +192,10 @@ class BackdropStandIn(StandIn):
         bearer token, when that token is one of these."""
         super().__init__(host, port)
         self._data_sets: dict[tuple[str, str], DataSetState] = {}
+        # Benchmarks push a million records: with `store_records` off they are checked as
+        # Backdrop checks them and counted (`received_records`), but not kept.
+        self.store_records = True
+        self.received_records = 0
         self.open_tokens = frozenset(open_tokens)
         self.database_path = Path(database) if database is not None else None
         self._database = _Database(self.database_path) if self.database_path is not None else None
@@ -241,6 +247,8 @@ class BackdropStandIn(StandIn):
             self._data_sets.clear()
             self.requests.clear()
             self.latency = 0.0
+            self.store_records = True
+            self.received_records = 0
             if self._database is not None:
                 self._database.clear()
         self.clear_faults()
@@ -325,8 +333,9 @@ class BackdropStandIn(StandIn):
             return Response(400, {"messages": errors}, dict(NO_CACHE))
         now = dt.datetime.now(dt.UTC).isoformat()
         with self._lock:
+            self.received_records += len(records)
             landed = []
-            for record in records:
+            for record in records if self.store_records else []:
                 record_id = record.setdefault("_id", str(uuid.uuid4()))
                 record["_updated_at"] = now
                 if isinstance(record.get("_timestamp"), dt.datetime):
@@ -454,7 +463,7 @@ class BackdropStandIn(StandIn):
                 try:
                     if not isinstance(value, str):
                         raise TypeError(f"cannot parse a {type(value).__name__}")
-                    parsed = dateutil_parser.parse(value)
+                    parsed = _iso_timestamp(value) or dateutil_parser.parse(value)
                     if parsed.tzinfo is None:
                         parsed = parsed.replace(tzinfo=dt.UTC)
                     record[name] = parsed.astimezone(dt.UTC)
@@ -465,19 +474,42 @@ class BackdropStandIn(StandIn):
         return errors
 
 
+def _iso_timestamp(value: str) -> dt.datetime | None:
+    """The common ISO form read without dateutil (a hundred times faster, the same answer); None
+    for anything else, which dateutil reads as Backdrop does."""
+    if not ISO_TIMESTAMP.fullmatch(value):
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+
+
 def _record_problem(record: dict[str, Any]) -> str | None:
     """Backdrop's `validate_record_data`: the first rule the record breaks, in key order."""
     for key, value in record.items():
-        if not VALID_KEY.match(key.lower()):
-            return f"{key} is not a valid key"
-        if key.startswith("_") and key not in RESERVED_KEYWORDS:
-            return f"{key} is not a recognised internal field"
-        if value is not None and not isinstance(value, int | float | str | bool | dt.datetime):
+        problem = _key_problem(key)
+        if problem is not None:
+            return problem
+        if value is not None and not isinstance(value, _VALUE_TYPES):
             return f"{key} has an invalid value"
         if key in TIMESTAMP_FIELDS and not isinstance(value, dt.datetime):
             return f"{key} is not a valid datetime object"
         if key == "_id" and not (isinstance(value, str) and value and not re.search(r"\s", value)):
             return f'_id "{value}" is not a valid id'
+    return None
+
+
+_VALUE_TYPES = (int, float, str, bool, dt.datetime)
+
+
+@functools.lru_cache(maxsize=4096)
+def _key_problem(key: str) -> str | None:
+    # Cached: a benchmark sends a million records with the same dozen keys.
+    if not VALID_KEY.match(key.lower()):
+        return f"{key} is not a valid key"
+    if key.startswith("_") and key not in RESERVED_KEYWORDS:
+        return f"{key} is not a recognised internal field"
     return None
 
 

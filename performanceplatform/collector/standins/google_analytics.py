@@ -136,10 +136,17 @@ class GoogleAnalyticsStandIn(StandIn):
         return self.requests_to(f"^{REALTIME_PATH}$", "GET")
 
     def fail_next_with(
-        self, status: int, reason: str, message: str | None = None, *, times: int = 1, path: str | None = None
+        self,
+        status: int,
+        reason: str,
+        message: str | None = None,
+        *,
+        times: int = 1,
+        path: str | None = None,
+        when: Callable[[RecordedRequest], bool] | None = None,
     ) -> None:
-        """Answer the next `times` requests with Google's error body for `status` and `reason`."""
-        self.fail_next(status, times, body=google_error(status, reason, message).body, path=path)
+        """Answer the next `times` requests (that `when` picks) with Google's error body for `status` and `reason`."""
+        self.fail_next(status, times, body=google_error(status, reason, message).body, path=path, when=when)
 
     def fault_response(self, fault: Fault, request: RecordedRequest) -> Response:
         if fault.body is not None:

@@ -12,12 +12,15 @@ stand-in's token quota is spent), and so do injected faults (`fail_next_with`, `
 Tests give rows as dicts of GA4 field name → value (`add_rows`, per property and date range);
 each request's filters are applied to them, its `orderBys` sort them, and the requested fields
 are projected (a missing dimension is "(not set)", a missing metric 0). `auto_rows` makes up rows
-for any query (unfiltered), for running real query files. Regexes are matched with Python's `re`;
+for any query (unfiltered), for running real query files; for a query of one date range without
+`orderBys`, only the page asked for is made up, so a benchmark can page through a million rows
+without the stand-in holding them. Regexes are matched with Python's `re`;
 one it cannot compile matches nothing (RE2, GA4's engine, accepts a few Python refuses).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import operator
 import re
@@ -171,6 +174,8 @@ class GoogleAnalyticsDataStandIn(StandIn):
         self.time_zone = "Europe/London"
         self.quota = Quota()
         self.realtime_quota = Quota()
+        # GA4 answers 429 "concurrent requests" beyond 10 at once for a property.
+        self.concurrent_limit = 10
 
     # What the API holds -------------------------------------------------------------------------
 
@@ -223,17 +228,27 @@ class GoogleAnalyticsDataStandIn(StandIn):
         times: int = 1,
         headers: dict[str, str] | None = None,
         path: str | None = None,
+        when: Callable[[RecordedRequest], bool] | None = None,
     ) -> None:
-        """Answer the next `times` requests with the Data API's error body."""
-        self.fail_next(code, times, body=google_error(code, message, status, details).body, headers=headers, path=path)
+        """Answer the next `times` requests (that `when` picks) with the Data API's error body."""
+        self.fail_next(
+            code, times, body=google_error(code, message, status, details).body, headers=headers, path=path, when=when
+        )
 
-    def exhaust_quota(self, kind: str = "hour", *, times: int = 1, retry_delay: str | None = None) -> None:
+    def exhaust_quota(
+        self,
+        kind: str = "hour",
+        *,
+        times: int = 1,
+        retry_delay: str | None = None,
+        when: Callable[[RecordedRequest], bool] | None = None,
+    ) -> None:
         """Answer the next `times` requests 429 RESOURCE_EXHAUSTED for the `hour`, `day` or
         `concurrent` quota, with a `google.rpc.RetryInfo` detail if `retry_delay` ("0.05s") is given."""
         details = (
             [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay}] if retry_delay else None
         )
-        self.fail_next_with(429, QUOTA_MESSAGES[kind], details=details, times=times)
+        self.fail_next_with(429, QUOTA_MESSAGES[kind], details=details, times=times, when=when)
 
     def fault_response(self, fault: Fault, request: RecordedRequest) -> Response:
         if fault.body is not None:
@@ -248,11 +263,13 @@ class GoogleAnalyticsDataStandIn(StandIn):
     def run_report(self, request: RecordedRequest, property: str) -> Response:
         try:
             parsed = self._parse(request, property, realtime=False)
+            if self.in_flight > self.concurrent_limit:
+                raise DataApiError(429, QUOTA_MESSAGES["concurrent"])
             self.quota.consume()
             rows, flags = self._report_rows(parsed)
         except DataApiError as error:
             return error.response
-        body = self._answer(parsed, rows, "analyticsData#runReport")
+        body = self._answer(parsed, rows, "analyticsData#runReport") if rows is not None else self._made_up_page(parsed)
         body["metadata"] = {"currencyCode": "GBP", "timeZone": self.time_zone, **flags}
         if parsed.body.get("returnPropertyQuota"):
             body["propertyQuota"] = self.quota.status()
@@ -316,7 +333,15 @@ class GoogleAnalyticsDataStandIn(StandIn):
 
     # Answers -------------------------------------------------------------------------------------
 
-    def _report_rows(self, parsed: _Request) -> tuple[list[Row], dict[str, Any]]:
+    def _report_rows(self, parsed: _Request) -> tuple[list[Row] | None, dict[str, Any]]:
+        """The rows answering a report and GA4's flags about them; no rows (None) when they are
+        made up page by page (`_made_up_page`)."""
+        if (
+            len(parsed.date_ranges) == 1
+            and not parsed.body.get("orderBys")
+            and not any(s.matches(parsed.property, parsed.date_ranges[0]) for s in self.row_sets)
+        ):
+            return None, {}
         rows: list[Row] = []
         flags: dict[str, Any] = {}
         samples = []
@@ -341,6 +366,30 @@ class GoogleAnalyticsDataStandIn(StandIn):
         if samples:
             flags["samplingMetadatas"] = samples
         return _ordered(rows, parsed.body.get("orderBys") or []), flags
+
+    def _made_up_page(self, parsed: _Request) -> dict[str, Any]:
+        """`_answer` for `auto_rows` made-up rows, making up only the page asked for."""
+        stop = min(self.auto_rows, parsed.offset + min(parsed.limit, self.max_page_size))
+        page = [_made_up_row(index, parsed, parsed.date_ranges[0]) for index in range(parsed.offset, stop)]
+        body: dict[str, Any] = {
+            "dimensionHeaders": [{"name": name} for name in parsed.dimensions],
+            "metricHeaders": [
+                {"name": name, "type": "TYPE_FLOAT" if _made_up_fraction(name) and self.auto_rows else "TYPE_INTEGER"}
+                for name in parsed.metrics
+            ],
+            "kind": "analyticsData#runReport",
+        }
+        if page:
+            body["rows"] = [
+                {
+                    "dimensionValues": [{"value": str(row.get(name, "(not set)"))} for name in parsed.dimensions],
+                    "metricValues": [{"value": str(row.get(name, 0))} for name in parsed.metrics],
+                }
+                for row in page
+            ]
+        if self.auto_rows:
+            body["rowCount"] = self.auto_rows
+        return body
 
     def _answer(self, parsed: _Request, rows: list[Row], kind: str) -> dict[str, Any]:
         dimensions = list(parsed.dimensions)
@@ -555,27 +604,40 @@ def _ordered(rows: list[Row], order_bys: list[Mapping[str, Any]]) -> list[Row]:
 
 def _made_up_rows(count: int, parsed: _Request, date_range: Mapping[str, str]) -> list[Row]:
     """`count` plausible rows for any report: dates inside the range, numbered values elsewhere."""
-    start = datetime.strptime(date_range["startDate"], "%Y-%m-%d").date()
-    end = datetime.strptime(date_range["endDate"], "%Y-%m-%d").date()
-    rows = []
-    for index in range(count):
-        day = min(start + timedelta(days=index), end)
-        row: Row = {
-            "date": day.strftime("%Y%m%d"),
-            "day": day.strftime("%d"),
-            "month": day.strftime("%m"),
-            "year": day.strftime("%Y"),
-            "hour": f"{index % 24:02d}",
-            "newVsReturning": ("new", "returning")[index % 2],
-        }
-        for name in parsed.dimensions:
-            page = "Page" in name or "path" in name.lower()
-            row.setdefault(name, f"/page-{index + 1}" if page else f"{name} {index + 1}")
-        for position, name in enumerate(parsed.metrics):
-            fraction = "Rate" in name or name.startswith("average") or "Per" in name
-            row[name] = f"0.{index + 1}" if fraction else str(10 * (index + 1) + position)
-        rows.append(row)
-    return rows
+    return [_made_up_row(index, parsed, date_range) for index in range(count)]
+
+
+def _made_up_row(index: int, parsed: _Request, date_range: Mapping[str, str]) -> Row:
+    """Row number `index` (from 0) of `_made_up_rows`."""
+    start = date_range["startDate"]
+    row: Row = {
+        **_made_up_day(start, min(index, _days_between(start, date_range["endDate"]))),
+        "hour": f"{index % 24:02d}",
+        "newVsReturning": ("new", "returning")[index % 2],
+    }
+    for name in parsed.dimensions:
+        page = "Page" in name or "path" in name.lower()
+        row.setdefault(name, f"/page-{index + 1}" if page else f"{name} {index + 1}")
+    for position, name in enumerate(parsed.metrics):
+        row[name] = f"0.{index + 1}" if _made_up_fraction(name) else str(10 * (index + 1) + position)
+    return row
+
+
+@functools.lru_cache(maxsize=4096)
+def _days_between(start_date: str, end_date: str) -> int:
+    return (date.fromisoformat(end_date) - date.fromisoformat(start_date)).days
+
+
+@functools.lru_cache(maxsize=4096)
+def _made_up_day(start_date: str, days_in: int) -> dict[str, str]:
+    # Cached: a benchmark pages through a million rows, of a few days each.
+    day = date.fromisoformat(start_date) + timedelta(days=days_in)
+    return {"date": day.strftime("%Y%m%d"), "day": day.strftime("%d"), "month": day.strftime("%m"),
+            "year": day.strftime("%Y")}
+
+
+def _made_up_fraction(metric: str) -> bool:
+    return "Rate" in metric or metric.startswith("average") or "Per" in metric
 
 
 def _metric_type(name: str, rows: list[Row]) -> str:

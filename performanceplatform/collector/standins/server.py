@@ -3,13 +3,17 @@
 A `StandIn` listens on 127.0.0.1 (an ephemeral port unless told otherwise) in a background thread,
 dispatches requests to handlers registered with `@route`, records every request it receives, and
 can be told to misbehave: answer the next N requests with a given status, delay them, drop the
-connection before answering, or reset it half-way through the body. Tests, the demo and
+connection before answering, or reset it half-way through the body. A fault can be limited to
+requests a predicate picks (`when`: one period of a backfill, say). Every recorded request carries
+its place in the order all stand-ins of the process received requests (`sequence`), so a test
+can tell that a push reached Backdrop before the last page was asked of Google. Tests, the demo and
 contributors developing offline all use the same servers.
 """
 
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import re
 import socket
@@ -23,6 +27,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+# One count for every stand-in of the process: the order requests arrived in, across services.
+_ARRIVALS = itertools.count(1)
+
 
 @dataclass
 class RecordedRequest:
@@ -34,6 +41,9 @@ class RecordedRequest:
     body: bytes
     fault: str | None = None
     status: int | None = None
+    # When it arrived (time.monotonic(), for benchmarks) and in what order among all stand-ins.
+    received_at: float = field(default_factory=time.monotonic)
+    sequence: int = field(default_factory=lambda: next(_ARRIVALS))
 
     def header(self, name: str) -> str | None:
         for key, value in self.headers.items():
@@ -78,9 +88,12 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     skip: int = 0  # matching requests to let through first
+    when: Callable[[RecordedRequest], bool] | None = None
 
-    def applies_to(self, path: str) -> bool:
-        return self.path_pattern is None or bool(self.path_pattern.search(path))
+    def applies_to(self, request: RecordedRequest) -> bool:
+        if self.path_pattern is not None and not self.path_pattern.search(request.path):
+            return False
+        return self.when is None or bool(self.when(request))
 
 
 Handler = Callable[..., Response]
@@ -109,6 +122,12 @@ class StandIn:
         self.requested_port = port
         self.requests: list[RecordedRequest] = []
         self.latency = 0.0
+        # Off, a recorded request keeps everything but its body once answered: a benchmark
+        # pushing a million records would otherwise hold them all in `requests`.
+        self.keep_request_bodies = True
+        # Requests being served right now, and the most there have been at once.
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._faults: list[Fault] = []
         self._lock = threading.RLock()
         self._server: ThreadingHTTPServer | None = None
@@ -166,23 +185,33 @@ class StandIn:
         headers: dict[str, str] | None = None,
         path: str | None = None,
         after: int = 0,
+        when: Callable[[RecordedRequest], bool] | None = None,
     ) -> None:
-        """Answer `times` requests (whose path matches `path`) with `status`, after letting `after` through."""
+        """Answer `times` requests (whose path matches `path`, and that `when` picks) with `status`,
+        after letting `after` of them through."""
         self._add_fault(
-            Fault("status", times, _compile(path), status=status, body=body, headers=headers or {}, skip=after)
+            Fault("status", times, _compile(path), status=status, body=body, headers=headers or {}, skip=after,
+                  when=when)
         )
 
-    def delay_next(self, seconds: float, times: int = 1, *, path: str | None = None) -> None:
+    def delay_next(
+        self, seconds: float, times: int = 1, *, path: str | None = None,
+        when: Callable[[RecordedRequest], bool] | None = None,
+    ) -> None:
         """Wait `seconds` before answering the next `times` requests normally."""
-        self._add_fault(Fault("delay", times, _compile(path), seconds=seconds))
+        self._add_fault(Fault("delay", times, _compile(path), seconds=seconds, when=when))
 
-    def drop_next(self, times: int = 1, *, path: str | None = None) -> None:
+    def drop_next(
+        self, times: int = 1, *, path: str | None = None, when: Callable[[RecordedRequest], bool] | None = None
+    ) -> None:
         """Close the connection of the next `times` requests without answering."""
-        self._add_fault(Fault("drop", times, _compile(path)))
+        self._add_fault(Fault("drop", times, _compile(path), when=when))
 
-    def reset_next(self, times: int = 1, *, path: str | None = None) -> None:
+    def reset_next(
+        self, times: int = 1, *, path: str | None = None, when: Callable[[RecordedRequest], bool] | None = None
+    ) -> None:
         """Send the headers and half the body of the next `times` answers, then reset the connection."""
-        self._add_fault(Fault("reset", times, _compile(path)))
+        self._add_fault(Fault("reset", times, _compile(path), when=when))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -192,10 +221,10 @@ class StandIn:
         with self._lock:
             self._faults.append(fault)
 
-    def _take_fault(self, path: str) -> Fault | None:
+    def _take_fault(self, request: RecordedRequest) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.remaining > 0 and fault.applies_to(path):
+                if fault.remaining > 0 and fault.applies_to(request):
                     if fault.skip > 0:
                         fault.skip -= 1
                         continue
@@ -272,6 +301,16 @@ def _make_handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
                 self.close_connection = True
 
         def _serve(self) -> None:
+            with stand_in._lock:
+                stand_in.in_flight += 1
+                stand_in.max_in_flight = max(stand_in.max_in_flight, stand_in.in_flight)
+            try:
+                self._serve_counted()
+            finally:
+                with stand_in._lock:
+                    stand_in.in_flight -= 1
+
+        def _serve_counted(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
             raw_body = self.rfile.read(length) if length else b""
             body = raw_body
@@ -293,7 +332,7 @@ def _make_handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
                 stand_in.requests.append(recorded)
             if stand_in.latency:
                 time.sleep(stand_in.latency)
-            fault = stand_in._take_fault(parts.path)
+            fault = stand_in._take_fault(recorded)
             if fault is not None:
                 recorded.fault = fault.kind
                 if fault.kind == "delay":
@@ -310,6 +349,8 @@ def _make_handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
             except Exception as error:  # a stand-in bug must surface as a 500, not a hang
                 response = Response(500, {"status": "error", "message": f"stand-in error: {error!r}"})
             recorded.status = response.status
+            if not stand_in.keep_request_bodies:
+                recorded.raw_body = recorded.body = b""
             if fault is not None and fault.kind == "reset":
                 self._send(response, truncate=True)
                 return

@@ -17,13 +17,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from google.auth.credentials import Credentials
-from googleapiclient.discovery import build
 
 from performanceplatform.collector.ga.client import (
     API_ROOT_KEY,
     CREDENTIALS_SOURCE,
+    ServicePerThread,
     api_root_from,
     authorized_http,
+    build_service,
     execute,
 )
 from performanceplatform.collector.retry import RetryPolicy
@@ -37,10 +38,11 @@ QUOTA_BUCKETS = (("tokensPerHour", "this hour"), ("tokensPerDay", "today"))
 
 
 class DataApiClient:
-    """Data API requests for GA4 properties, each retried per the project's policy."""
+    """Data API requests for GA4 properties, each retried per the project's policy; thread-safe
+    (a service per thread, as for the v3 client)."""
 
-    def __init__(self, service: Any, *, retry: RetryPolicy | None = None):
-        self._service = service
+    def __init__(self, services: ServicePerThread, *, retry: RetryPolicy | None = None):
+        self._services = services
         self.retry = retry or RetryPolicy.from_environment()
 
     @classmethod
@@ -52,24 +54,24 @@ class DataApiClient:
         timeout: float | None = None,
         retry: RetryPolicy | None = None,
     ) -> DataApiClient:
-        service = build(
-            "analyticsdata",
-            "v1beta",
-            http=authorized_http(google_credentials, timeout),
-            static_discovery=True,
-            cache_discovery=False,
-            client_options={"api_endpoint": api_root},
+        services = ServicePerThread(
+            lambda: build_service("analyticsdata", "v1beta", authorized_http(google_credentials, timeout), api_root)
         )
-        return cls(service, retry=retry)
+        # Built now, so that a broken installation fails before any request.
+        services.get()
+        return cls(services, retry=retry)
 
     def run_report(self, property_: str, body: Mapping[str, Any], *, what: str) -> dict[str, Any]:
         """`POST v1beta/{property}:runReport`; `what` names the request in logs and errors."""
-        return self._send(lambda: self._service.properties().runReport(property=property_, body=dict(body)), what)
+        return self._send(
+            lambda: self._services.resource("properties").runReport(property=property_, body=dict(body)), what
+        )
 
     def run_realtime_report(self, property_: str, body: Mapping[str, Any], *, what: str) -> dict[str, Any]:
         """`POST v1beta/{property}:runRealtimeReport`."""
         return self._send(
-            lambda: self._service.properties().runRealtimeReport(property=property_, body=dict(body)), what
+            lambda: self._services.resource("properties").runRealtimeReport(property=property_, body=dict(body)),
+            what,
         )
 
     def _send(self, make_request: Callable[[], Any], what: str) -> dict[str, Any]:
@@ -78,7 +80,7 @@ class DataApiClient:
         return response
 
     def close(self) -> None:
-        self._service.close()
+        self._services.close()
 
     def __enter__(self) -> DataApiClient:
         return self

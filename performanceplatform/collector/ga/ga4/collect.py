@@ -2,7 +2,8 @@
 
 Each reads like its v3 counterpart (`ga.main`, `ga.contrib.content.table.main`): translate the
 query, read its rows for every period from the Data API, build the records with the one record
-builder (`records.build_records`, ids included), push them with the one Backdrop client. Only
+builder (`records.build_records`, ids included), push them with the one Backdrop client (`ga`:
+period by period as they arrive, `streaming.push_rows`; a table: all at once). Only
 the source of the rows differs, and the rows have the v3 shape, so the records do too.
 """
 
@@ -25,18 +26,17 @@ def main(
 ) -> None:
     from performanceplatform.collector.backdrop import Pusher
     from performanceplatform.collector.ga.ga4.client import open_data_client
-    from performanceplatform.collector.ga.ga4.fetch import fetch_rows
+    from performanceplatform.collector.ga.ga4.fetch import period_rows
     from performanceplatform.collector.ga.ga4.query import ReportQuery
     from performanceplatform.collector.ga.rows import record_rows
-    from performanceplatform.collector.records import build_records
+    from performanceplatform.collector.streaming import push_rows
 
     report = ReportQuery.from_config(query)
     # Built first so that a bad chunk-size or Backdrop URL fails before any collecting.
     pusher = Pusher(data_set_config, options)
-    with open_data_client(credentials) as client:
-        rows = fetch_rows(client, report, start_at, end_at)
-    records = build_records(record_rows(rows, report.frequency), options, data_set_config.get("data-type"))
-    pusher.push(records)
+    with open_data_client(credentials) as client, period_rows(client, report, start_at, end_at) as periods:
+        batches = (record_rows(rows, report.frequency) for rows in periods)
+        push_rows(pusher, batches, options, data_set_config.get("data-type"))
 
 
 def check(

@@ -5,15 +5,20 @@ comes back empty, or `maxResults` rows have been read for the period (it is also
 `limit`, so no more are asked for). Rows keep GA4's order, period after period. GA4's warnings
 about the numbers (`metadata`: sampling, thresholding, rows rolled into "(other)") are logged once
 per period, naming it, and the rows are collected all the same, as sampled v3 data was.
+Periods are fetched several at a time (`backfill.in_order`, `--concurrency`, at most the 10
+concurrent requests GA4 allows a property); their rows still come back in period order.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from performanceplatform.collector.backfill import in_order
+from performanceplatform.collector.concurrency import GA4_MAX_CONCURRENCY, concurrency_from_environment
 from performanceplatform.collector.ga.ga4.query import DateRange, ReportQuery
 from performanceplatform.collector.ga.ga4.rows import row_count, rows_from_response
 from performanceplatform.collector.ga.rows import GaRow
@@ -30,10 +35,27 @@ def fetch_rows(
     client: ReportClient, query: ReportQuery, start_at: date | datetime | None, end_at: date | datetime | None
 ) -> list[GaRow]:
     """Every row for every period between `start_at` and `end_at` (defaults: the last full period)."""
-    rows: list[GaRow] = []
-    for start, end in period_range(start_at, end_at, query.frequency):
-        rows.extend(fetch_report(client, query, [DateRange(start, end)]))
-    return rows
+    with period_rows(client, query, start_at, end_at) as periods:
+        return [row for rows in periods for row in rows]
+
+
+def period_rows(
+    client: ReportClient, query: ReportQuery, start_at: date | datetime | None, end_at: date | datetime | None
+) -> AbstractContextManager[Iterator[list[GaRow]]]:
+    """Each period's rows, in period order, fetched several periods at a time (see the module).
+
+    `with period_rows(...) as periods:`; the client must be safe to share between threads.
+    """
+    periods = period_range(start_at, end_at, query.frequency)
+    concurrency = concurrency_from_environment(
+        limit=GA4_MAX_CONCURRENCY, what="the GA4 Data API (concurrent requests per property)"
+    )
+    return in_order(
+        periods,
+        lambda period: fetch_report(client, query, [DateRange(*period)]),
+        concurrency=concurrency,
+        name="ga4-period",
+    )
 
 
 def fetch_report(client: ReportClient, query: ReportQuery, date_ranges: Sequence[DateRange]) -> list[GaRow]:

@@ -75,7 +75,6 @@ def main(
     from performanceplatform.collector.ga.ga4.client import open_data_client
     from performanceplatform.collector.ga.realtime import realtime_record
     from performanceplatform.collector.periods import utc_now
-    from performanceplatform.collector.records import apply_options
 
     if start_at or end_at:
         raise CollectorError("Cannot backfill realtime collectors")
@@ -88,7 +87,14 @@ def main(
         )
     record = realtime_record(active_count(response), realtime.for_url, utc_now())
     log.info("%d people on %s now", record["unique_visitors"], record["for_url"] or realtime.property)
-    data_set.post(apply_options([record], options))
+    records = [record]
+    if options:
+        # Imported only when there are options: a realtime run every two minutes need not pay for
+        # the record builder and its plugins otherwise.
+        from performanceplatform.collector.records import apply_options
+
+        records = apply_options(records, options)
+    data_set.post(records)
 
 
 def check(

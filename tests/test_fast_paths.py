@@ -1,0 +1,194 @@
+"""The quick paths a million-row backfill takes give exactly what the general code gives.
+
+- records: rows of one shape share their key orders (`records._Shape`): every record equals the one
+  the general algorithm (`_build_record_generally`) builds, key order and `_id` included;
+- streaming: `stream_records` / `stream_options`, a batch at a time, equal `build_records` /
+  `apply_options` of the whole, and errors name the same record;
+- Backdrop: `encode_records` through the C encoder writes the bytes `encode_value` writes, and the
+  validator's glance never passes a record `record_problem` would refuse;
+- GA numbers: the digits-only shortcut reads what `int` reads.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from performanceplatform.collector import records as records_module
+from performanceplatform.collector.backdrop import encode_records, encode_value
+from performanceplatform.collector.backdrop_validation import find_problems, record_problem
+from performanceplatform.collector.errors import CollectorError
+from performanceplatform.collector.records import (
+    Row,
+    apply_options,
+    build_records,
+    ga_number,
+    stream_options,
+    stream_records,
+)
+
+NAMES = st.sampled_from(["a", "b", "date", "browser", "visits", "timeSpan", "dataType", "_timestamp", "x1", "é",
+                         "pagePath", "count", "step", "department", "zz", "ba", "ab"])
+SCALARS = st.one_of(
+    st.text(max_size=8), st.integers(-(10**15), 10**15), st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(), st.none(),
+)
+STARTS = st.one_of(
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2030, 1, 1)),
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2030, 1, 1)),
+)
+
+
+@st.composite
+def rows_and_options(draw: st.DrawFn) -> tuple[list[Row], dict[str, Any]]:
+    dimension_names = draw(st.lists(NAMES, max_size=5, unique=True))
+    field_names = draw(st.lists(NAMES, max_size=4, unique=True))
+    rows = [
+        Row(
+            draw(STARTS),
+            {name: draw(st.text(max_size=6)) for name in dimension_names},
+            {name: draw(SCALARS) for name in field_names},
+        )
+        for _ in range(draw(st.integers(1, 6)))
+    ]
+    options: dict[str, Any] = {}
+    if draw(st.booleans()):
+        options["mappings"] = draw(st.dictionaries(NAMES, NAMES, max_size=4))
+    if draw(st.booleans()):
+        options["additionalFields"] = draw(st.dictionaries(NAMES, st.text(max_size=4), max_size=3))
+    if draw(st.booleans()):
+        options["idMapping"] = draw(st.lists(NAMES, min_size=1, max_size=3))
+    if draw(st.booleans()):
+        options["dataType"] = draw(st.text(min_size=1, max_size=5))
+    return rows, options
+
+
+def general(rows: list[Row], options: dict[str, Any]) -> list[dict[str, Any]]:
+    """What the general algorithm builds for each row, without the per-shape shortcut."""
+    read = records_module._Options.read(options, "type")
+    return [
+        records_module._build_record_generally(index, row, read, records_module.period_start(row.start_date))
+        for index, row in enumerate(rows)
+    ]
+
+
+def outcome(function: Any) -> tuple[str, Any]:
+    try:
+        return "ok", [list(record.items()) for record in function()]
+    except CollectorError as error:
+        return "error", (type(error).__name__, str(error))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows_and_options())
+def test_records_of_one_shape_are_the_ones_the_general_algorithm_builds(case: tuple[list[Row], dict]) -> None:
+    rows, options = case
+    assert outcome(lambda: build_records(rows, options, "type")) == outcome(lambda: general(rows, options))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows_and_options(), st.lists(st.integers(0, 3), max_size=4))
+def test_streamed_records_equal_the_whole_sets(case: tuple[list[Row], dict], cuts: list[int]) -> None:
+    rows, options = case
+    batches, rest = [], list(rows)
+    for cut in cuts:
+        batches.append(rest[:cut])
+        rest = rest[cut:]
+    batches.append(rest)
+    assert outcome(lambda: list(stream_records(iter(batches), options, "type"))) == outcome(
+        lambda: build_records(rows, options, "type")
+    )
+
+
+def test_a_plugin_error_in_a_later_batch_names_the_record_as_the_whole_set_would() -> None:
+    rows = [Row(date(2024, 1, day), {"page": f"/{day}"}, {"visits": day}) for day in range(1, 7)]
+    rows[4] = Row(date(2024, 1, 5), {"other": "x"}, {"visits": 5})
+    options = {"plugins": ["ComputeIdFrom('page')"]}
+    with pytest.raises(CollectorError) as whole:
+        build_records(rows, options, "type")
+    with pytest.raises(CollectorError) as streamed:
+        list(stream_records([rows[:2], rows[2:4], rows[4:]], options, "type"))
+    assert str(streamed.value) == str(whole.value)
+    assert "record 4" in str(whole.value)
+
+
+def test_streaming_refuses_plugins_that_need_the_whole_set() -> None:
+    with pytest.raises(ValueError, match="whole set"):
+        stream_records([], {"plugins": ["ComputeRank('rank')"]}, "type")
+    with pytest.raises(ValueError, match="whole set"):
+        stream_options([], {"plugins": ["AggregateKey(aggregate_count('n'))"]})
+
+
+def test_streamed_options_equal_the_whole_sets() -> None:
+    batches = [[{"_timestamp": f"2024-01-0{day}T00:00:00+00:00", "n": day, "gone": 1}] for day in range(1, 5)]
+    options = {"additionalFields": {"service": "s", "n": 0}, "plugins": ["RemoveKey('gone')"]}
+    expected = apply_options([record for batch in batches for record in batch], options)
+    assert list(stream_options(batches, options)) == expected
+    assert expected[0] == {"service": "s", "n": 1, "_timestamp": "2024-01-01T00:00:00+00:00"}
+
+
+# Backdrop ---------------------------------------------------------------------------------------
+
+ZONES = st.sampled_from([None, UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5, minutes=-30))])
+VALUES = st.one_of(
+    SCALARS,
+    st.decimals(allow_nan=False, allow_infinity=False, places=3),
+    st.dates(),
+    st.builds(lambda moment, zone: moment.replace(tzinfo=zone), st.datetimes(), ZONES),
+)
+RECORDS = st.lists(st.dictionaries(st.text(max_size=6), VALUES, max_size=6), max_size=5)
+
+
+def encoded_value_by_value(records: list[dict[str, Any]]) -> bytes:
+    parts = ["{" + ",".join(f"{json.dumps(k)}:{encode_value(v)}" for k, v in record.items()) + "}"
+             for record in records]
+    return ("[" + ",".join(parts) + "]").encode("ascii")
+
+
+@settings(max_examples=300, deadline=None)
+@given(RECORDS)
+def test_records_are_encoded_to_the_bytes_encode_value_writes(records: list[dict[str, Any]]) -> None:
+    assert encode_records(records) == encoded_value_by_value(records)
+
+
+def test_a_chunk_with_a_decimal_keeps_its_digits() -> None:
+    chunk = [{"_timestamp": datetime(2024, 1, 1, tzinfo=UTC), "rate": Decimal("12.50")}, {"n": 1}]
+    assert encode_records(chunk) == b'[{"_timestamp":"2024-01-01T00:00:00+00:00","rate":12.50},{"n":1}]'
+
+
+CANDIDATE_KEYS = st.sampled_from(["_timestamp", "_id", "_start_at", "_other", "ok_key", "Upper", "1bad", "a",
+                                  "with space", "fine_2"])
+CANDIDATE_VALUES = st.one_of(
+    VALUES, st.sampled_from(["", " ", "has space", "2024-01-01T00:00:00+00:00", "not a date"]),
+    st.just(float("inf")), st.just([1]), st.just({"a": 1}),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.dictionaries(CANDIDATE_KEYS, CANDIDATE_VALUES, max_size=6))
+def test_the_validators_glance_passes_only_records_backdrop_accepts(record: dict[str, Any]) -> None:
+    found = find_problems([record])
+    problem = record_problem(record)
+    assert (found == []) == (problem is None)
+    if problem is not None:
+        assert (found[0].key, found[0].message) == problem
+
+
+# GA numbers -----------------------------------------------------------------------------------------
+
+
+@given(st.text(alphabet="0123456789", min_size=1, max_size=30))
+def test_digits_read_as_int_reads_them(digits: str) -> None:
+    assert ga_number(digits) == int(digits) and type(ga_number(digits)) is int
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("12", 12), ("-3", -3), ("1.5", 1.5), ("1e3", 1000.0), (" 7", 7)])
+def test_other_numbers_still_read_as_the_original_read_them(raw: str, expected: float) -> None:
+    assert ga_number(raw) == expected and not math.isnan(ga_number(raw))
