@@ -71,6 +71,20 @@ def check_files(args: Any) -> list[str]:
     return problems
 
 
+def problems_of(*steps: Callable[[], object]) -> list[str]:
+    """Run each step; the message of each `ConfigurationError` raised is a problem.
+
+    For collectors' `check` hooks: each step is one thing a run would check before any request.
+    """
+    problems = []
+    for step in steps:
+        try:
+            step()
+        except ConfigurationError as error:
+            problems.append(str(error))
+    return problems
+
+
 def _prefixed(found: Iterable[str], query_source: str) -> list[str]:
     """Collector problems name the query or credentials file, as every other problem does."""
     return [

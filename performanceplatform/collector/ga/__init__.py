@@ -61,7 +61,8 @@ def check(
         from performanceplatform.collector.ga.ga4 import collect
 
         return collect.check(credentials, query, options, start_at, end_at)
-    from performanceplatform.collector.ga.checks import credentials_problems, problems_of
+    from performanceplatform.collector.check import problems_of
+    from performanceplatform.collector.ga.checks import credentials_problems
     from performanceplatform.collector.ga.query import CoreQuery
     from performanceplatform.collector.periods import period_range
 

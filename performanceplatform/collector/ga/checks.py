@@ -6,21 +6,10 @@ problem it finds as a line of text; nothing here sends a request.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from performanceplatform.collector.errors import ConfigurationError
-
-
-def problems_of(*steps: Callable[[], object]) -> list[str]:
-    """Run each step; the message of each `ConfigurationError` raised is a problem."""
-    problems = []
-    for step in steps:
-        try:
-            step()
-        except ConfigurationError as error:
-            problems.append(str(error))
-    return problems
+from performanceplatform.collector.check import problems_of
 
 
 def credentials_problems(credentials: Mapping[str, Any] | None) -> list[str]:

@@ -70,7 +70,8 @@ def check(
         from performanceplatform.collector.ga.ga4 import realtime
 
         return realtime.check(credentials, query, options, start_at, end_at)
-    from performanceplatform.collector.ga.checks import credentials_problems, problems_of
+    from performanceplatform.collector.check import problems_of
+    from performanceplatform.collector.ga.checks import credentials_problems
 
     problems = ["Cannot backfill realtime collectors: drop --start/--end"] if start_at or end_at else []
     return problems + problems_of(lambda: realtime_parameters(query)) + credentials_problems(credentials)

@@ -91,7 +91,8 @@ def check(
         from performanceplatform.collector.ga.ga4 import trending
 
         return trending.check(credentials, query, options, start_at, end_at)
-    from performanceplatform.collector.ga.checks import credentials_problems, problems_of
+    from performanceplatform.collector.check import problems_of
+    from performanceplatform.collector.ga.checks import credentials_problems
 
     return problems_of(lambda: trending_query(query)) + credentials_problems(credentials)
 

@@ -86,13 +86,9 @@ def check(
     ]
     if credentials is not None:  # None: the CLI has already reported the file itself
         steps.append(lambda: connection_from_credentials(credentials))
-    problems = []
-    for step in steps:
-        try:
-            step()
-        except ConfigurationError as error:
-            problems.append(str(error))
-    return problems
+    from performanceplatform.collector.check import problems_of
+
+    return problems_of(*steps)
 
 
 def check_name_from(query: Mapping[str, Any]) -> str:

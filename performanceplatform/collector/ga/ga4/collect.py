@@ -120,7 +120,7 @@ def _department_queries(query: Mapping[str, Any], options: Mapping[str, Any]) ->
 def _report_problems(
     queries: list[Mapping[str, Any]], start_at: datetime | None, end_at: datetime | None
 ) -> list[str]:
-    from performanceplatform.collector.ga.checks import problems_of
+    from performanceplatform.collector.check import problems_of
     from performanceplatform.collector.ga.ga4.query import ReportQuery
     from performanceplatform.collector.periods import period_range
 

@@ -54,7 +54,8 @@ def check(
     end_at: datetime | None,
 ) -> list[str]:
     """Problems `--check` reports: the metric and dimensions, anything GA4 cannot ask, credentials."""
-    from performanceplatform.collector.ga.checks import credentials_problems, problems_of
+    from performanceplatform.collector.check import problems_of
+    from performanceplatform.collector.ga.checks import credentials_problems
 
     problems = problems_of(lambda: trending_query({**query, "id": "0"}))
     if not problems:

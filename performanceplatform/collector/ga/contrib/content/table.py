@@ -77,7 +77,7 @@ def check(
 
         return collect.table_check(credentials, query, options, start_at, end_at)
     from performanceplatform.collector import ga
-    from performanceplatform.collector.ga.checks import problems_of
+    from performanceplatform.collector.check import problems_of
 
     options = options or {}
     problems = problems_of(lambda: [department_for(filterset) for filterset in filtersets_from(options)])
