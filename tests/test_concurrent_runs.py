@@ -289,12 +289,20 @@ def test_the_failing_periods_error_is_the_same_whatever_the_concurrency(ga4_coll
     ga4_collector.api.auto_rows = 2
     ga4_collector.api.fail_next_with(400, "Field fooBar is not a valid dimension.", times=100,
                                      when=ga4_period("2024-01-07"))
+    # A later period still in flight when the run fails (only the concurrent run gets this far ahead).
+    ga4_collector.api.delay_next(0.5, times=1, when=ga4_period("2024-01-09"))
     results = [
         ga4_collector.run("ga", GA4_DAILY, {}, *JANUARY, "--concurrency", concurrency) for concurrency in ("1", "6")
     ]
     assert [result.exit_code for result in results] == [1, 1]
     assert results[0].stderr == results[1].stderr
     assert "2024-01-07" in results[0].stderr and "fooBar" in results[0].stderr
+    # The concurrent run failed with 2024-01-09 in flight: it waited for that answer before closing
+    # its connections (and returning), so nothing failed on a closed connection or came after.
+    assert all(request.status is not None for request in ga4_collector.api.requests)
+    requests_at_the_end = len(ga4_collector.api.requests)
+    time.sleep(0.3)
+    assert len(ga4_collector.api.requests) == requests_at_the_end
 
 
 # Limits, settings and signals ---------------------------------------------------------------------

@@ -17,15 +17,21 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from performanceplatform.collector.errors import RunInterrupted
+
 T = TypeVar("T")
 R = TypeVar("R")
 
+# How long a run that ended (done, or failed) waits for requests already in flight; a stopped run
+# (SIGTERM, Ctrl-C) does not wait.
+FINISH_IN_FLIGHT_SECONDS = 10.0
 # Periods fetched or waiting to be consumed, per worker: enough to keep every worker busy while
 # the caller builds and pushes one period, few enough that memory stays flat.
 AHEAD_PER_WORKER = 2
@@ -44,10 +50,18 @@ def in_order(
         yield (fetch(item) for item in items)
         return
     pool = _DaemonPool(min(concurrency, len(items)), name)
+    interrupted = False
     try:
         yield _ordered_results(pool, items, fetch, ahead=concurrency * AHEAD_PER_WORKER)
+    except RunInterrupted:
+        interrupted = True
+        raise
     finally:
         pool.stop()
+        if not interrupted:
+            # The caller closes its clients next: requests still in flight must end first, or they
+            # fail on closed connections (and retry, and log) after the run has ended.
+            pool.join(timeout=FINISH_IN_FLIGHT_SECONDS)
 
 
 def _ordered_results(pool: _DaemonPool, items: Sequence[T], fetch: Callable[[T], R], *, ahead: int) -> Iterator[R]:
@@ -84,8 +98,11 @@ class _DaemonPool:
         # ones still are, so the run fails with the first failing period's error whatever the timing.
         self._first_failure: int | None = None
         self._stopped = threading.Event()
-        for number in range(workers):
-            threading.Thread(target=self._work, name=f"{name}-{number + 1}", daemon=True).start()
+        self._threads = [
+            threading.Thread(target=self._work, name=f"{name}-{number + 1}", daemon=True) for number in range(workers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     @property
     def has_failed(self) -> bool:
@@ -102,6 +119,12 @@ class _DaemonPool:
         self._stopped.set()
         for _ in range(self._workers):
             self._tasks.put(None)
+
+    def join(self, timeout: float) -> None:
+        """Wait, at most `timeout` seconds in all, for the threads to finish their current tasks."""
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def _work(self) -> None:
         while True:

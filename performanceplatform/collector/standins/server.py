@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import itertools
 import json
+import logging
 import re
 import socket
 import struct
@@ -29,6 +30,9 @@ from urllib.parse import parse_qs, urlsplit
 
 # One count for every stand-in of the process: the order requests arrived in, across services.
 _ARRIVALS = itertools.count(1)
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -93,7 +97,14 @@ class Fault:
     def applies_to(self, request: RecordedRequest) -> bool:
         if self.path_pattern is not None and not self.path_pattern.search(request.path):
             return False
-        return self.when is None or bool(self.when(request))
+        if self.when is None:
+            return True
+        try:
+            return bool(self.when(request))
+        except Exception:
+            # A request the predicate cannot read (a body cut short by a client that gave up) is
+            # not the one it was aimed at.
+            return False
 
 
 Handler = Callable[..., Response]
@@ -277,6 +288,11 @@ class StandIn:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # socketserver prints a traceback to sys.stderr, which in-process CLI tests capture as the
+        # collector's own stderr. A client dropping its connection mid-request is routine here.
+        log.debug("%s: error while serving %s", self.server_address, client_address, exc_info=True)
 
 
 def _compile(path: str | None) -> re.Pattern[str] | None:
