@@ -13,7 +13,7 @@ import logging
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,16 +31,19 @@ def lock_path(lock_dir: Path, data_group: str, data_type: str, query_identity: s
 
 
 @contextmanager
-def exclusive_run(path: Path, wait_seconds: float) -> Iterator[bool]:
-    """Yield True holding the lock, or False if another run still held it after `wait_seconds`."""
+def flock_held(
+    path: Path, wait_seconds: float, *, cannot_open: Callable[[OSError], Exception], mode: int = 0o644
+) -> Iterator[int | None]:
+    """Hold an exclusive `flock` on `path`: yield its descriptor, or None if still taken after `wait_seconds`.
+
+    Polled with a deadline rather than blocking, so a process stuck while holding the lock cannot
+    hang every other cron job for ever. `cannot_open` turns a failure to create the file into the
+    caller's own error.
+    """
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        descriptor = os.open(path, os.O_RDWR | os.O_CREAT, mode)
     except OSError as error:
-        raise ConfigurationError(
-            f"cannot create the lock file ({error.strerror or error}); choose another --lock-dir",
-            source=f"lock file {path}",
-        ) from None
+        raise cannot_open(error) from None
     try:
         deadline = time.monotonic() + wait_seconds
         while True:
@@ -49,14 +52,34 @@ def exclusive_run(path: Path, wait_seconds: float) -> Iterator[bool]:
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    yield False
+                    yield None
                     return
                 time.sleep(POLL_INTERVAL)
-        os.ftruncate(descriptor, 0)
-        os.write(descriptor, f"{os.getpid()}\n".encode())
         try:
-            yield True
+            yield descriptor
         finally:
             fcntl.flock(descriptor, fcntl.LOCK_UN)
     finally:
         os.close(descriptor)
+
+
+@contextmanager
+def exclusive_run(path: Path, wait_seconds: float) -> Iterator[bool]:
+    """Yield True holding the lock, or False if another run still held it after `wait_seconds`."""
+
+    def cannot_open(error: OSError) -> ConfigurationError:
+        return ConfigurationError(
+            f"cannot create the lock file ({error.strerror or error}); choose another --lock-dir",
+            source=f"lock file {path}",
+        )
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise cannot_open(error) from None
+    with flock_held(path, wait_seconds, cannot_open=cannot_open) as descriptor:
+        if descriptor is not None:
+            # Who holds it, for an operator looking at the lock directory.
+            os.ftruncate(descriptor, 0)
+            os.write(descriptor, f"{os.getpid()}\n".encode())
+        yield descriptor is not None

@@ -13,12 +13,10 @@ Expiries are naive UTC datetimes, as google-auth keeps them. Every secret is reg
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import logging
 import os
 import tempfile
-import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -38,7 +36,6 @@ OAUTH2CLIENT_EXPIRY_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # A stored access token is only worth using if it outlives google-auth's own refresh margin
 # (3 min 45 s); otherwise google-auth would call it expired straight away and refresh anyway.
 STORED_TOKEN_MARGIN = timedelta(minutes=5)
-LOCK_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -169,33 +166,23 @@ class StorageFile:
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
-        try:
-            handle = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as error:
-            raise ConfigurationError(
+        from performanceplatform.collector.locking import flock_held
+
+        def cannot_open(error: OSError) -> ConfigurationError:
+            return ConfigurationError(
                 f"cannot create the lock file {self.lock_path} ({error.strerror}); the directory "
                 "must be writable by the user running pp-collector, which writes refreshed tokens there",
                 source=self.source,
                 key="STORAGE_PATH",
-            ) from None
-        try:
-            # Polled with a deadline rather than blocking, so that a process stuck while holding
-            # the lock cannot hang every other cron job for ever.
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise CollectorError(
-                            f"gave up after {self.lock_timeout:.0f} s waiting for {self.lock_path}, "
-                            "held by another pp-collector refreshing the same Google tokens"
-                        ) from None
-                    time.sleep(LOCK_POLL_SECONDS)
+            )
+
+        with flock_held(self.lock_path, self.lock_timeout, cannot_open=cannot_open, mode=0o600) as descriptor:
+            if descriptor is None:
+                raise CollectorError(
+                    f"gave up after {self.lock_timeout:.0f} s waiting for {self.lock_path}, "
+                    "held by another pp-collector refreshing the same Google tokens"
+                )
             yield
-        finally:
-            os.close(handle)  # closing the descriptor releases the lock
 
     def write(self, data: Mapping[str, Any]) -> None:
         try:
