@@ -427,3 +427,11 @@ def test_unknown_collector_slug_fails_with_stagecraft_message(configs):
         result = run_cli(argv)
     assert result.exit_code == 1
     assert "Stagecraft answered 404: No collector with slug 'nope' found" in single_error_line(result)
+
+
+def test_a_collectors_credentials_error_names_the_file(configs):
+    credentials = configs.credentials({"nothing": "useful"}, name="pingdom-creds.json")
+    query = configs.query("performanceplatform.collector.pingdom", {"name": "check"})
+    result = run_cli(configs.args(query=query, backdrop=configs.backdrop(BACKDROP), credentials=credentials))
+    assert result.exit_code == 2
+    assert f"pp-collector: error: credentials file {credentials}: " in single_error_line(result)

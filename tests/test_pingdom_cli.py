@@ -453,9 +453,10 @@ def test_expected_windows_helper_agrees_with_the_calendar() -> None:
 
 def test_check_reports_the_query_and_credentials_problems_without_a_request(configs, pingdom) -> None:
     query = configs.query(ENTRYPOINT, {"name": ""}, data_group=DATA_GROUP, data_type=DATA_TYPE)
+    credentials = configs.credentials({"user": "u@example.com", "password": "pw-never-shown"})
     result = run_cli([
         "--check", "-q", str(query),
-        "-c", str(configs.credentials({"user": "u@example.com", "password": "pw-never-shown"})),
+        "-c", str(credentials),
         "-t", str(configs.token(TOKEN)),
         "-b", str(configs.backdrop("http://127.0.0.1:9/data")),
     ])
@@ -463,7 +464,7 @@ def test_check_reports_the_query_and_credentials_problems_without_a_request(conf
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 2, lines
     assert "key 'query.name': expected the Pingdom check's name" in lines[0]
-    assert "credentials file: missing 'app_key'" in lines[1]
+    assert f"credentials file {credentials}: missing 'app_key'" in lines[1]
     assert "pw-never-shown" not in result.stderr
     assert pingdom.requests == []
 

@@ -64,9 +64,10 @@ def check_files(args: Any) -> list[str]:
         return problems
     collector_check = getattr(importlib.import_module(query.entrypoint), "check", None)
     if callable(collector_check):
-        found = attempt(lambda: collector_check(
-            credentials, query.query, query.options, args.start_at, args.end_at
-        ))
+        with config_files.credentials_file_named(args.credentials):
+            found = attempt(lambda: collector_check(
+                credentials, query.query, query.options, args.start_at, args.end_at
+            ))
         problems.extend(_prefixed(found or [], query.source))
     return problems
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -257,3 +258,24 @@ def check_date_order(start_at: datetime | None, end_at: datetime | None) -> None
         raise ConfigurationError(
             f"--end {end_at.isoformat()} is before --start {start_at.isoformat()}"
         )
+
+
+# The credentials file of the collector running now. Collectors receive only its contents (the
+# `main` signature is fixed), yet their errors must name it.
+_credentials_path: str | None = None
+
+
+@contextmanager
+def credentials_file_named(path: str | None) -> Iterator[None]:
+    """While a collector runs or checks, `credentials_source()` names `path`."""
+    global _credentials_path
+    previous, _credentials_path = _credentials_path, path
+    try:
+        yield
+    finally:
+        _credentials_path = previous
+
+
+def credentials_source() -> str:
+    """How errors name the credentials file: `credentials file <path>`, when the CLI loaded one."""
+    return f"credentials file {_credentials_path}" if _credentials_path else "credentials file"

@@ -131,14 +131,15 @@ def _run(args: Any, context: Any) -> int:
     with _one_run_per_query(args, query) as holding:
         if not holding:
             return EXIT_OK
-        run_collector(
-            collector_main,
-            credentials=credentials,
-            data_set_config=data_set_config,
-            query=query,
-            start_at=args.start_at,
-            end_at=args.end_at,
-        )
+        with config_files.credentials_file_named(args.credentials):
+            run_collector(
+                collector_main,
+                credentials=credentials,
+                data_set_config=data_set_config,
+                query=query,
+                start_at=args.start_at,
+                end_at=args.end_at,
+            )
     log.info("Collection into %s/%s finished", query.data_group, query.data_type)
     return EXIT_OK
 

@@ -18,10 +18,10 @@ def credentials_problems(credentials: Mapping[str, Any] | None) -> list[str]:
         return []  # the CLI has already reported the file itself
 
     def load() -> None:
+        from performanceplatform.collector.config import credentials_source
         from performanceplatform.collector.ga.auth import credentials_from_config
-        from performanceplatform.collector.ga.client import CREDENTIALS_SOURCE
 
-        credentials_from_config(credentials, source=CREDENTIALS_SOURCE)
+        credentials_from_config(credentials, source=credentials_source())
 
     def api_root() -> None:
         from performanceplatform.collector.ga.client import api_root_from

@@ -35,6 +35,7 @@ from googleapiclient import discovery_cache
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 
+from performanceplatform.collector.config import credentials_source
 from performanceplatform.collector.errors import (
     CollectorError,
     ConfigurationError,
@@ -50,7 +51,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_API_ROOT = "https://www.googleapis.com/"
 API_ROOT_KEY = "API_ROOT"
-CREDENTIALS_SOURCE = "credentials file"
 # Failures to reach Google at all (timeouts, resets, DNS): worth another attempt.
 CONNECTION_ERRORS = (
     google.auth.exceptions.TransportError,
@@ -147,7 +147,7 @@ def api_root_from(credentials: Mapping[str, Any]) -> str:
     if not isinstance(root, str):
         raise ConfigurationError(
             f"expected a URL such as {DEFAULT_API_ROOT!r}, got {root!r}",
-            source=CREDENTIALS_SOURCE,
+            source=credentials_source(),
             key=API_ROOT_KEY,
         )
     root = root if root.endswith("/") else root + "/"
@@ -315,7 +315,7 @@ def open_client(credentials: Mapping[str, Any]) -> GoogleAnalyticsClient:
     from performanceplatform.collector.ga.auth import credentials_from_config
 
     api_root = api_root_from(credentials)
-    google_credentials = credentials_from_config(credentials, source=CREDENTIALS_SOURCE)
+    google_credentials = credentials_from_config(credentials, source=credentials_source())
     return GoogleAnalyticsClient.build(
         google_credentials, api_root=api_root, statsd=StatsdCounter.from_environment()
     )

@@ -19,6 +19,7 @@ from typing import Any
 
 import requests
 
+from performanceplatform.collector.config import credentials_source
 from performanceplatform.collector.errors import (
     ConfigurationError,
     FatalUpstreamError,
@@ -144,7 +145,7 @@ def connection_from_credentials(credentials: Mapping[str, Any]) -> Connection:
 def _credentials_source(credentials: Any) -> str:
     if isinstance(credentials, Mapping) and isinstance(credentials.get(PATH_KEY), str):
         return f"credentials file {credentials[PATH_KEY]}"
-    return "credentials file"
+    return credentials_source()
 
 
 def _describe_keys(keys: list[str]) -> str:

@@ -18,9 +18,9 @@ from typing import Any
 
 from google.auth.credentials import Credentials
 
+from performanceplatform.collector.config import credentials_source
 from performanceplatform.collector.ga.client import (
     API_ROOT_KEY,
-    CREDENTIALS_SOURCE,
     ServicePerThread,
     api_root_from,
     authorized_http,
@@ -114,7 +114,7 @@ def open_data_client(credentials: Mapping[str, Any]) -> DataApiClient:
 
     # The v3 default root (www.googleapis.com) is not the Data API's, so only a given one counts.
     api_root = api_root_from(credentials) if credentials.get(API_ROOT_KEY) else DATA_API_ROOT
-    google_credentials = credentials_from_config(credentials, source=CREDENTIALS_SOURCE)
+    google_credentials = credentials_from_config(credentials, source=credentials_source())
     return DataApiClient.build(google_credentials, api_root=api_root)
 
 
