@@ -332,6 +332,15 @@ class GaCollector:
                 "data-group": DATA_GROUP, "data-type": DATA_TYPE, "dry_run": False}
 
 
+def service_account_credentials(
+    configs: ConfigFiles, oauth: GoogleOAuthStandIn, account: ServiceAccount, *, api_root: str, name: str
+) -> Path:
+    """`creds/<name>.json`: a SERVICE_ACCOUNT_KEY credentials file reaching the API stand-in at `api_root`."""
+    key_path = write_json(configs.root / "creds" / f"{name}-service-account.json", account.json_key(oauth.token_url))
+    credentials = {"SERVICE_ACCOUNT_KEY": str(key_path), "API_ROOT": api_root}
+    return write_json(configs.root / "creds" / f"{name}.json", credentials)
+
+
 @pytest.fixture
 def ga_collector(
     configs: ConfigFiles,
@@ -343,10 +352,8 @@ def ga_collector(
         authorize=lambda request: google_oauth.check_bearer(request, ANALYTICS_READONLY)
     )
     stand_in.start()
-    key_path = write_json(configs.root / "creds" / "service-account.json",
-                          google_service_account.json_key(google_oauth.token_url))
-    credentials_path = write_json(
-        configs.root / "creds" / "ga.json", {"SERVICE_ACCOUNT_KEY": str(key_path), "API_ROOT": f"{stand_in.url}/"}
+    credentials_path = service_account_credentials(
+        configs, google_oauth, google_service_account, api_root=f"{stand_in.url}/", name="ga"
     )
     try:
         yield GaCollector(configs, stand_in, google_oauth, backdrop, credentials_path)
@@ -429,10 +436,8 @@ def ga4_collector(
     )
     stand_in.start()
     # Files of its own, so that a test can also use `ga_collector` (v3) and compare the two.
-    key_path = write_json(configs.root / "creds" / "ga4-service-account.json",
-                          google_service_account.json_key(google_oauth.token_url))
-    credentials_path = write_json(
-        configs.root / "creds" / "ga4.json", {"SERVICE_ACCOUNT_KEY": str(key_path), "API_ROOT": f"{stand_in.url}/"}
+    credentials_path = service_account_credentials(
+        configs, google_oauth, google_service_account, api_root=f"{stand_in.url}/", name="ga4"
     )
     try:
         yield Ga4Collector(configs, stand_in, google_oauth, backdrop, credentials_path)

@@ -13,12 +13,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from performanceplatform.collector.errors import CollectorError, ConfigurationError, FatalUpstreamError
 from performanceplatform.collector.ga.ga4 import uses_data_api
 from performanceplatform.collector.ga.google_errors import SERVICE
 from performanceplatform.collector.periods import utc_now
+
+if TYPE_CHECKING:
+    from performanceplatform.collector.backdrop import DataSet
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,14 @@ def main(
     with open_client(credentials) as client:
         response = client.realtime_report(parameters)
     record = realtime_record(visitor_count(response), parameters.get("filters", ""), utc_now())
-    log.info("%d people on %s now", record["unique_visitors"], record["for_url"] or parameters["ids"])
+    post_realtime_record(data_set, record, options, parameters["ids"])
+
+
+def post_realtime_record(
+    data_set: DataSet, record: dict[str, Any], options: Mapping[str, Any] | None, counted: str
+) -> None:
+    """Log the count, apply the options (`additionalFields`, plugins) and post the one record."""
+    log.info("%d people on %s now", record["unique_visitors"], record["for_url"] or counted)
     records = [record]
     if options:
         # Imported only when there are options: a realtime run every two minutes need not pay for

@@ -73,7 +73,7 @@ def main(
 ) -> None:
     from performanceplatform.collector.backdrop import DataSet
     from performanceplatform.collector.ga.ga4.client import open_data_client
-    from performanceplatform.collector.ga.realtime import realtime_record
+    from performanceplatform.collector.ga.realtime import post_realtime_record, realtime_record
     from performanceplatform.collector.periods import utc_now
 
     if start_at or end_at:
@@ -86,15 +86,7 @@ def main(
             realtime.property, realtime.request_body(), what=f"runRealtimeReport request for {realtime.property}"
         )
     record = realtime_record(active_count(response), realtime.for_url, utc_now())
-    log.info("%d people on %s now", record["unique_visitors"], record["for_url"] or realtime.property)
-    records = [record]
-    if options:
-        # Imported only when there are options: a realtime run every two minutes need not pay for
-        # the record builder and its plugins otherwise.
-        from performanceplatform.collector.records import apply_options
-
-        records = apply_options(records, options)
-    data_set.post(records)
+    post_realtime_record(data_set, record, options, realtime.property)
 
 
 def check(
