@@ -203,6 +203,38 @@ def test_invalid_records_get_backdrops_messages(
     assert response.json() == {"messages": messages}
 
 
+@pytest.mark.parametrize(
+    ("record", "messages"),
+    [
+        ({"_timestamp": TS, "_id": "b\u00a0c", "count": 1}, ['_id "b\u00a0c" is not a valid id']),
+        ({"_timestamp": TS, "_id": "b\tc", "count": 1}, ['_id "b\tc" is not a valid id']),
+        ({"_timestamp": TS, "_id": 7, "count": 1}, ['_id "7" is not a valid id']),
+        ({"_timestamp": TS, "_id": "b", "count": [1]}, ["count has an invalid value"]),
+        ({"_timestamp": TS, "_id": "b", "count": {}}, ["count has an invalid value"]),
+        ({"_id": "b", "_timestamp": TS, "Count": 1, "bad-key": 1}, ["bad-key is not a valid key"]),
+        (
+            {"_timestamp": TS, "_id": "b", "_end_at": 3},
+            ["the _end_at must be a date in the format yyyy-MM-ddT00:00:00Z", "_end_at is not a valid datetime object"],
+        ),
+    ],
+)
+def test_a_bad_record_among_many_good_ones_gets_its_message(
+    backdrop: BackdropStandIn, record: dict[str, Any], messages: list[str]
+) -> None:
+    # Records like the good ones are checked the quick way (by their set of keys and the types of
+    # their values); that must not let a bad one through, nor change its message.
+    backdrop.store_records = False
+    good = [{"_timestamp": TS, "_id": f"a{n}", "count": n, "ratio": 0.5, "flag": True, "none": None} for n in range(50)]
+
+    refused = post(backdrop, [*good[:25], record, *good[25:]])
+    accepted = post(backdrop, good)
+
+    assert refused.status_code == 400
+    assert refused.json() == {"messages": messages}
+    assert accepted.status_code == 200
+    assert backdrop.received_records == 50
+
+
 def test_valid_edge_cases_are_accepted(backdrop: BackdropStandIn) -> None:
     record = {"_timestamp": TS, "CamelCase": 1, "nothing": None, "flag": True, "ratio": 0.5, "ab": "x"}
     assert post(backdrop, [record]).status_code == 200

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pytest
 import requests
 
-from performanceplatform.collector.standins.google_analytics_data import GoogleAnalyticsDataStandIn
+from performanceplatform.collector.standins.google_analytics_data import GoogleAnalyticsDataStandIn, _made_up_rows
+from performanceplatform.collector.standins.server import RecordedRequest
 
 AUTH = {"Authorization": "Bearer token"}
 WEEK = [{"startDate": "2014-10-13", "endDate": "2014-10-19"}]
@@ -154,3 +157,60 @@ def test_realtime(ga4_api: GoogleAnalyticsDataStandIn) -> None:
     assert answer["rows"] == [{"dimensionValues": [], "metricValues": [{"value": "12"}]}]
     assert "Field pagePath is not a valid realtime dimension" in refused.json()["error"]["message"]
     assert 'Unknown name "dateRanges"' in dated.json()["error"]["message"]
+
+
+def _general_answer(api: GoogleAnalyticsDataStandIn, body: dict[str, Any]) -> dict[str, Any]:
+    """What the stand-in's general path (`_answer` over every made-up row, as it answers a query of
+    several date ranges or with orderBys) gives for `body`, before metadata and quota."""
+    raw = json.dumps(body).encode()
+    parsed = api._parse(RecordedRequest("POST", "/", {}, AUTH, raw, raw), "properties/1", realtime=False)
+    rows = _made_up_rows(api.auto_rows, parsed, parsed.date_ranges[0])
+    return api._answer(parsed, rows, "analyticsData#runReport")
+
+
+BENCHMARK_QUERY = {"metrics": [{"name": "sessions"}, {"name": "totalUsers"}],
+                   "dimensions": [{"name": "date"}, {"name": "deviceCategory"}, {"name": "pagePathPlusQueryString"}]}
+# Every kind of made-up value: day fields, hour, new or returning, page paths, other dimensions
+# (one with a name JSON escapes), fractions, and a custom name that is a dimension and a metric.
+EVERY_KIND = {
+    "metrics": [{"name": "sessions"}, {"name": "bounceRate"}, {"name": "averageSessionDuration"},
+                {"name": "customEvent:both"}],
+    "dimensions": [{"name": name} for name in ("date", "day", "month", "year", "hour", "newVsReturning", "pagePath",
+                                               "country", "customEvent:caf\u00e9", "customEvent:both")],
+}
+
+
+@pytest.mark.parametrize(
+    ("query", "start", "end", "auto_rows", "page_size", "offset", "limit"),
+    [
+        (BENCHMARK_QUERY, "2020-01-01", "2020-01-01", 1000, 500, 0, 500),
+        (BENCHMARK_QUERY, "2020-01-01", "2020-01-01", 1000, 500, 500, 500),
+        (BENCHMARK_QUERY, "2020-01-02", "2020-01-02", 1000, 500, 500, 500),  # the same page, memoised
+        (BENCHMARK_QUERY, "2020-01-01", "2020-01-01", 1000, 500, 900, 500),  # the last rows
+        (BENCHMARK_QUERY, "2020-01-01", "2020-01-01", 1000, 500, 1000, 500),  # past the end: no rows
+        (BENCHMARK_QUERY, "2020-01-01", "2020-01-01", 0, 500, 0, 500),  # no made-up rows at all
+        (BENCHMARK_QUERY, "2020-01-01", "2020-01-01", 3000, 250_000, 0, 2500),  # too big to memoise
+        (EVERY_KIND, "2019-12-30", "2020-01-05", 40, 10, 0, 100),  # rows on different days
+        (EVERY_KIND, "2019-12-30", "2020-01-05", 40, 10, 3, 10),  # some on the last day, some not
+        (EVERY_KIND, "2019-12-30", "2020-01-05", 40, 10, 10, 10),  # all on the last day
+        (EVERY_KIND, "2020-02-28", "2020-02-28", 40, 25, 20, 7),
+    ],
+)
+def test_made_up_pages_are_the_general_answer(
+    ga4_api: GoogleAnalyticsDataStandIn, query: dict[str, Any], start: str, end: str, auto_rows: int,
+    page_size: int, offset: int, limit: int,
+) -> None:
+    # Made-up pages are written as JSON text, page by page and partly memoised; they must be the
+    # very bytes json.dumps writes for the general path's answer.
+    ga4_api.auto_rows, ga4_api.max_page_size = auto_rows, page_size
+    body = {**query, "dateRanges": [{"startDate": start, "endDate": end}], "offset": offset, "limit": limit,
+            "returnPropertyQuota": True}
+
+    answer = run_report(ga4_api, body)
+
+    expected = {**_general_answer(ga4_api, body), "metadata": {"currencyCode": "GBP", "timeZone": "Europe/London"},
+                "propertyQuota": ga4_api.quota.status()}
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"] == "application/json"
+    assert answer.json() == expected
+    assert answer.content == json.dumps(expected).encode()
