@@ -18,6 +18,7 @@ from performanceplatform.collector.errors import (
     FatalUpstreamError,
     RetryableError,
 )
+from performanceplatform.collector.http import HttpResponse
 from performanceplatform.collector.pingdom.client import (
     API_2_0_URL,
     API_3_1_URL,
@@ -104,12 +105,8 @@ def test_the_secrets_are_registered_for_redaction() -> None:
 # classify ----------------------------------------------------------------------------------------
 
 
-def response(status: int, body: object = None, headers: dict[str, str] | None = None) -> requests.Response:
-    built = requests.Response()
-    built.status_code = status
-    built.headers = CaseInsensitiveDict(headers or {})
-    built._content = json.dumps(body).encode() if body is not None else b""
-    return built
+def response(status: int, body: object = None, headers: dict[str, str] | None = None) -> HttpResponse:
+    return HttpResponse(status, headers or {}, json.dumps(body).encode() if body is not None else b"")
 
 
 def pingdom_error(status: int, desc: str, message: str) -> dict[str, object]:

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import requests
-
 from performanceplatform.collector.config import credentials_source
 from performanceplatform.collector.errors import (
     ConfigurationError,
@@ -27,6 +25,7 @@ from performanceplatform.collector.errors import (
 )
 from performanceplatform.collector.http import (
     HttpClient,
+    HttpResponse,
     error_message_from_body,
     retry_after_seconds,
 )
@@ -177,7 +176,7 @@ def _base_url(credentials: Mapping[str, Any], default: str, source: str) -> str:
 # Responses -------------------------------------------------------------------------------------
 
 
-def pingdom_error_message(response: requests.Response) -> str:
+def pingdom_error_message(response: HttpResponse) -> str:
     """Pingdom's own explanation from `{"error": {"statuscode", "statusdesc", "errormessage"}}`."""
     try:
         body = response.json()
@@ -208,7 +207,7 @@ def rate_limit_wait(headers: Mapping[str, str]) -> float | None:
     return float(max(exhausted)) if exhausted else None
 
 
-def classify(service: str, response: requests.Response) -> None:
+def classify(service: str, response: HttpResponse) -> None:
     """Pingdom's `classify` hook for `HttpClient`.
 
     429 and 5xx are retryable, waiting as long as `Retry-After` or an exhausted `Req-Limit-*`
