@@ -17,6 +17,7 @@ import requests
 
 from performanceplatform.collector.backdrop import DataSet, Pusher, PushReport
 from performanceplatform.collector.errors import (
+    CollectorError,
     ConfigurationError,
     FatalUpstreamError,
     InvalidRecordError,
@@ -79,19 +80,83 @@ def test_a_chunk_size_that_is_not_a_positive_int_is_a_configuration_error(
     assert backdrop.requests == []
 
 
-def test_a_generator_is_consumed_lazily_chunk_by_chunk(backdrop_data_set_config, backdrop) -> None:
+def test_a_generator_is_consumed_lazily_at_most_one_chunk_ahead(backdrop_data_set_config, backdrop) -> None:
     seen_posts_when_yielding: list[int] = []
 
     def generate() -> Iterator[dict[str, Any]]:
-        for record in make_records(5):
+        for record in make_records(7):
             seen_posts_when_yielding.append(len(backdrop.requests))
             yield record
 
     report = Pusher(backdrop_data_set_config, {"chunk-size": 2}).push(generate())
-    # Records 2-3 were produced after chunk 1 had been posted, record 4 after chunk 2.
-    assert seen_posts_when_yielding == [0, 0, 1, 1, 2]
-    assert report.records_sent == 5 and report.chunks_sent == 3
-    assert stored_ids(backdrop) == [f"id-{i}" for i in range(5)]
+    # The records of chunk c (from 0) are gathered while chunk c - 1 may be on its way, once every
+    # chunk before that has been stored, and before chunk c itself is sent.
+    for index, seen in enumerate(seen_posts_when_yielding):
+        chunk = index // 2
+        assert max(0, chunk - 1) <= seen <= chunk, (index, seen_posts_when_yielding)
+    assert report.records_sent == 7 and report.chunks_sent == 4
+    assert stored_ids(backdrop) == [f"id-{i}" for i in range(7)]
+
+
+def test_the_next_chunk_is_gathered_while_the_one_before_is_on_its_way(
+    backdrop_data_set_config, backdrop
+) -> None:
+    backdrop.delay_next(0.3)
+    in_flight_when_gathering: list[int] = []
+
+    def generate() -> Iterator[dict[str, Any]]:
+        for index, record in enumerate(make_records(4)):
+            if index == 2:
+                # A sequential push would only ask for this record after chunk 1's answer.
+                deadline = time.monotonic() + 5
+                while backdrop.in_flight == 0 and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                in_flight_when_gathering.append(backdrop.in_flight)
+            yield record
+
+    report = Pusher(backdrop_data_set_config, {"chunk-size": 2}).push(generate())
+    assert in_flight_when_gathering == [1]
+    assert report.chunks_sent == 2
+    assert stored_ids(backdrop) == [f"id-{i}" for i in range(4)]
+
+
+def test_a_failing_chunk_in_flight_wins_over_a_failure_gathering_the_next(
+    backdrop_data_set_config, backdrop
+) -> None:
+    # Chunk 2 fails while chunk 3 is being gathered: once with a bad record, once with the source's
+    # own error. Either way the push fails as a sequential one would have: at chunk 2.
+    for failure in ("invalid record", "source error"):
+        backdrop.reset()
+        backdrop.add_data_set(DATA_GROUP, DATA_TYPE, TOKEN)
+        backdrop.fail_next(400, body={"message": "chunk 2 refused"}, when=lambda request: b"id-2" in request.body)
+
+        def generate(failure: str = failure) -> Iterator[dict[str, Any]]:
+            yield from make_records(4)
+            if failure == "invalid record":
+                yield {"no timestamp": 1}
+            else:
+                raise CollectorError("the source broke")
+
+        with pytest.raises(PushError) as raised:
+            Pusher(backdrop_data_set_config, {"chunk-size": 2}).push(generate())
+        assert (raised.value.chunks_sent, raised.value.records_sent, raised.value.failed_chunk) == (1, 2, 2)
+        assert "chunk 2 refused" in str(raised.value)
+        assert stored_ids(backdrop) == ["id-0", "id-1"]
+
+
+def test_a_failure_gathering_a_chunk_waits_for_the_one_in_flight_and_counts_it(
+    backdrop_data_set_config, backdrop
+) -> None:
+    backdrop.delay_next(0.2, when=lambda request: b"id-2" in request.body)
+
+    def generate() -> Iterator[dict[str, Any]]:
+        yield from make_records(4)
+        raise CollectorError("the source broke")
+
+    with pytest.raises(CollectorError, match="the source broke") as raised:
+        Pusher(backdrop_data_set_config, {"chunk-size": 2}).push(generate())
+    assert "2 chunks (4 records) had been stored" in "".join(raised.value.__notes__)
+    assert stored_ids(backdrop) == [f"id-{i}" for i in range(4)]
 
 
 @pytest.mark.parametrize("bad", ["not records", b"bytes", {"_timestamp": TS}, 42, None])
@@ -193,12 +258,11 @@ def test_a_dropped_connection_is_retried(backdrop_data_set_config, backdrop) -> 
 def test_503s_exhausting_the_retries_fail_the_push_saying_what_landed(
     backdrop_data_set_config, backdrop
 ) -> None:
+    # Every attempt at chunk 2 (the one holding id-2) fails.
+    backdrop.fail_next(503, times=5, when=lambda request: b"id-2" in request.body)
+
     def generate() -> Iterator[dict[str, Any]]:
-        for index, record in enumerate(make_records(6)):
-            if index == 2:
-                # Chunk 1 has landed; every attempt at chunk 2 will fail.
-                backdrop.fail_next(503, times=5)
-            yield record
+        yield from make_records(6)
 
     with pytest.raises(PushError) as raised:
         Pusher(backdrop_data_set_config, {"chunk-size": 2}).push(generate())

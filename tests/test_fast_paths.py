@@ -1,11 +1,16 @@
 """The quick paths a million-row backfill takes give exactly what the general code gives.
 
 - records: rows of one shape share their key orders (`records._Shape`): every record equals the one
-  the general algorithm (`_build_record_generally`) builds, key order and `_id` included;
+  the general algorithm (`_build_record_generally`) builds, key order and `_id` included, whether
+  the rows come as `Row`s or as one `RowBatch`;
 - streaming: `stream_records` / `stream_options`, a batch at a time, equal `build_records` /
   `apply_options` of the whole, and errors name the same record;
-- Backdrop: `encode_records` through the C encoder writes the bytes `encode_value` writes, and the
+- Backdrop: `encode_records` (orjson, or the stdlib's C encoder) writes JSON that reads back as what
+  `encode_value` writes, number for number and key for key, in the same order; and the
   validator's glance never passes a record `record_problem` would refuse;
+- GA rows: `GaRows` turned into one `RowBatch` (`ga.rows.record_rows`) build the records their
+  gapy rows build one by one, errors included; googleapiclient answers decoded by orjson
+  (`ga.client.OrjsonModel`) read as the library reads them;
 - GA numbers: the digits-only shortcut reads what `int` reads.
 """
 
@@ -18,6 +23,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from googleapiclient.model import JsonModel
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -25,8 +31,11 @@ from performanceplatform.collector import records as records_module
 from performanceplatform.collector.backdrop import encode_records, encode_value
 from performanceplatform.collector.backdrop_validation import find_problems, record_problem
 from performanceplatform.collector.errors import CollectorError
+from performanceplatform.collector.ga.client import OrjsonModel
+from performanceplatform.collector.ga.rows import GaRows, record_rows
 from performanceplatform.collector.records import (
     Row,
+    RowBatch,
     apply_options,
     build_records,
     ga_number,
@@ -93,6 +102,47 @@ def test_records_of_one_shape_are_the_ones_the_general_algorithm_builds(case: tu
     assert outcome(lambda: build_records(rows, options, "type")) == outcome(lambda: general(rows, options))
 
 
+def as_batch(rows: list[Row]) -> RowBatch:
+    return RowBatch(
+        tuple(rows[0].dimensions),
+        tuple(rows[0].fields),
+        [(row.start_date, tuple(row.dimensions.values()), tuple(row.fields.values())) for row in rows],
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows_and_options())
+def test_a_row_batch_builds_the_records_its_rows_build(case: tuple[list[Row], dict]) -> None:
+    rows, options = case
+    batch = as_batch(rows)
+    assert list(batch) == rows
+    assert outcome(lambda: build_records(batch, options, "type")) == outcome(lambda: general(rows, options))
+    assert outcome(lambda: list(stream_records([batch, batch], options, "type"))) == outcome(
+        lambda: build_records(rows + rows, options, "type")
+    )
+
+
+def test_datetimes_in_a_batch_id_are_written_with_their_own_offsets() -> None:
+    # Equal instants in two zones, and a naive one: the id cache must not mix their texts up.
+    moments = [
+        datetime(2024, 1, 1, 12, tzinfo=UTC),
+        datetime(2024, 1, 1, 13, tzinfo=timezone(timedelta(hours=1))),
+        datetime(2024, 1, 1, 12),
+    ]
+    rows = [Row(date(2024, 1, 1), {"when": moment}, {"n": 1}) for moment in moments]
+    built = build_records(as_batch(rows), {}, "type")
+    assert [record["humanId"] for record in built] == [record["humanId"] for record in general(rows, {})] == [
+        "type_20240101000000_2024-01-01 12:00:00+00:00",
+        "type_20240101000000_2024-01-01 13:00:00+01:00",
+        "type_20240101000000_2024-01-01 12:00:00",
+    ]
+
+
+def test_a_row_batch_refuses_repeated_names() -> None:
+    with pytest.raises(ValueError, match="unique"):
+        RowBatch(("a", "a"), (), [])
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows_and_options(), st.lists(st.integers(0, 3), max_size=4))
 def test_streamed_records_equal_the_whole_sets(case: tuple[list[Row], dict], cuts: list[int]) -> None:
@@ -134,6 +184,49 @@ def test_streamed_options_equal_the_whole_sets() -> None:
     assert expected[0] == {"service": "s", "n": 1, "_timestamp": "2024-01-01T00:00:00+00:00"}
 
 
+# GA rows ----------------------------------------------------------------------------------------
+
+GA_DIMENSIONS = st.sampled_from(["date", "hour", "pagePath", "deviceCategory", "datetime", "x", "timeSpan"])
+GA_METRICS = st.sampled_from(["sessions", "users", "avgSessionDuration", "bounceRate", "timeSpan", "pageviews"])
+GA_DATES = st.sampled_from(["20240101", "20240102", "2024010", "not a date"])
+GA_NUMBERS = st.sampled_from(["0", "12", "3.5", "1e3", "", "abc", "1_000", "٣", "00"])
+
+
+@st.composite
+def ga_pages(draw: st.DrawFn) -> GaRows:
+    dimensions = tuple(draw(st.lists(GA_DIMENSIONS, max_size=4)))
+    metrics = tuple(draw(st.lists(GA_METRICS, min_size=1, max_size=3)))
+    extra = draw(st.sampled_from([None, "dateRange"]))
+    start = date(2024, 1, 1)
+    values = []
+    for _ in range(draw(st.integers(1, 5))):
+        dimension_values = [
+            draw(GA_DATES) if name == "date" else draw(st.sampled_from(["00", "23", "7", "x"])) if name == "hour"
+            else draw(st.text(max_size=4))
+            for name in dimensions
+        ] + ([draw(st.sampled_from(["week1", "week2"]))] if extra else [])
+        values.append((start, start, dimension_values, [draw(GA_NUMBERS) for _ in metrics]))
+    return GaRows(dimensions, metrics, values, extra)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ga_pages(), st.sampled_from(["daily", "weekly", "monthly"]))
+def test_ga_rows_as_a_batch_build_what_their_gapy_rows_build(page: GaRows, frequency: str) -> None:
+    def one_by_one() -> list[dict[str, Any]]:
+        return build_records(record_rows(list(page), frequency), {}, "type")
+
+    assert outcome(lambda: build_records(record_rows(page, frequency), {}, "type")) == outcome(one_by_one)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b'{"rows": [{"a": 1.5, "b": "\\u00e9"}], "n": 12345678901234567890123}', b'{"x": NaN}', b"\xef\xbb\xbf{}",
+     b"not json", '{"text": "é"}'],
+)
+def test_googleapiclient_answers_decode_as_the_library_decodes_them(content: bytes | str) -> None:
+    assert OrjsonModel().deserialize(content) == JsonModel().deserialize(content)
+
+
 # Backdrop ---------------------------------------------------------------------------------------
 
 ZONES = st.sampled_from([None, UTC, timezone(timedelta(hours=1)), timezone(timedelta(hours=-5, minutes=-30))])
@@ -152,10 +245,29 @@ def encoded_value_by_value(records: list[dict[str, Any]]) -> bytes:
     return ("[" + ",".join(parts) + "]").encode("ascii")
 
 
+def read_back(body: bytes) -> Any:
+    # Pairs keep the key order; Decimals compare numbers, not their spelling (1e-7 and 1e-07).
+    return json.loads(body, object_pairs_hook=list, parse_float=Decimal)
+
+
 @settings(max_examples=300, deadline=None)
 @given(RECORDS)
-def test_records_are_encoded_to_the_bytes_encode_value_writes(records: list[dict[str, Any]]) -> None:
-    assert encode_records(records) == encoded_value_by_value(records)
+def test_records_are_encoded_to_json_that_reads_as_encode_value_writes(records: list[dict[str, Any]]) -> None:
+    assert read_back(encode_records(records)) == read_back(encoded_value_by_value(records))
+
+
+def test_datetimes_are_written_as_isoformat_even_with_offsets_in_seconds() -> None:
+    # orjson's own datetime format would round this offset to +00:01.
+    moment = datetime(2024, 1, 1, tzinfo=timezone(timedelta(seconds=30)))
+    naive = datetime(2024, 1, 1, 1, 2, 3, 4500)
+    assert encode_records([{"_timestamp": moment, "at": naive, "day": date(2024, 1, 2)}]) == (
+        b'[{"_timestamp":"2024-01-01T00:00:00+00:00:30","at":"2024-01-01T01:02:03.004500+00:00",'
+        b'"day":"2024-01-02"}]'
+    )
+
+
+def test_what_orjson_refuses_is_encoded_by_the_stdlib() -> None:
+    assert encode_records([{"n": 2**70, "s": "\ud800é"}]) == b'[{"n":1180591620717411303424,"s":"\\ud800\\u00e9"}]'
 
 
 def test_a_chunk_with_a_decimal_keeps_its_digits() -> None:

@@ -19,16 +19,20 @@ records, which is only right when no plugin needs the whole set (`plugins.needs_
 
 Rows of one shape (the same dimension and field names) all go through the same key orders, so
 those are worked out once per shape (`_Shape`) and each row only fills in its values: a million
-rows would otherwise recompute the same Python 2 hash tables a million times.
+rows would otherwise recompute the same Python 2 hash tables a million times. A source that reads
+many rows of one shape (a GA page) can hand them over as a `RowBatch`, names once and values per
+row, so that no dict is built per row before the record itself.
 """
 
 from __future__ import annotations
 
+import base64
 import functools
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from operator import itemgetter
 from types import MappingProxyType
 from typing import Any
 
@@ -39,12 +43,15 @@ from .py2compat import id_timestamp, py2_dict_order, py2_unicode, value_id
 __all__ = [
     "Record",
     "Row",
+    "RowBatch",
     "apply_options",
     "build_records",
     "convert_duration",
     "convert_metric",
+    "ga_field_order",
     "ga_fields",
     "ga_number",
+    "gapy_datetime",
     "gapy_dimensions",
     "period_start",
     "plugins_need_whole_set",
@@ -75,6 +82,36 @@ class Row:
     def __post_init__(self) -> None:
         object.__setattr__(self, "dimensions", MappingProxyType(dict(self.dimensions)))
         object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
+
+
+@dataclass(frozen=True)
+class RowBatch:
+    """Rows that share their dimension and field names: the names once, then per row its start
+    date and its dimension and field values, in the names' order.
+
+    Iterating gives the same rows as `Row`s; the record builder reads the values directly.
+    Names must be unique within each tuple (a dict could not hold two of one name).
+    """
+
+    dimension_names: tuple[str, ...]
+    field_names: tuple[str, ...]
+    rows: Sequence[tuple[date, Sequence[Any], Sequence[Any]]]
+
+    def __post_init__(self) -> None:
+        for names in (self.dimension_names, self.field_names):
+            if len(set(names)) != len(names):
+                raise ValueError(f"a RowBatch's names must be unique, not {names!r}")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[Row]:
+        for start_date, dimension_values, field_values in self.rows:
+            yield Row(
+                start_date,
+                dict(zip(self.dimension_names, dimension_values, strict=True)),
+                dict(zip(self.field_names, field_values, strict=True)),
+            )
 
 
 @dataclass(frozen=True)
@@ -124,8 +161,7 @@ def build_records(
     """The records for `rows`, as the original's `DataParser(rows, options, data_type)` made
     them; `options` is the query's `options` (`dataType` overrides `data_type`)."""
     read = _Options.read(options, data_type)
-    records = [_build_record(index, row, read) for index, row in enumerate(rows)]
-    return run_plugins(read.plugins, records)
+    return run_plugins(read.plugins, _build_batch(rows, read, 0))
 
 
 def stream_records(
@@ -176,7 +212,7 @@ def _require_record_by_record(plugins: Iterable[Plugin]) -> None:
 def _streamed_records(batches: Iterable[Iterable[Row]], read: _Options) -> Iterator[Record]:
     index = 0
     for batch in batches:
-        records = [_build_record(number, row, read) for number, row in enumerate(batch, start=index)]
+        records = _build_batch(batch, read, index)
         yield from run_plugins(read.plugins, records, index)
         index += len(records)
 
@@ -219,57 +255,136 @@ def _cached_id_timestamp(moment: datetime) -> str:
 @dataclass(frozen=True)
 class _Shape:
     """What every row with the same dimension and field names shares: its record's keys, in
-    order, each with where its value comes from (base, additionalFields, dimensions or fields),
-    and the order of the dimension values in the default `_id`.
+    order, each with where its value comes from, and where the default `_id`'s dimension values
+    are.
 
     Worked out by running the general algorithm (`_merge`, `_apply_mappings`) on the sources'
-    keys rather than on values, so the orders are the general algorithm's by construction.
+    keys rather than on values, so the orders are the general algorithm's by construction. A
+    row's values are then read from one flat tuple: `_timestamp` and `dataType`, the
+    additionalFields' values, the dimension values, the field values.
     """
 
-    keys: tuple[tuple[str, int, str], ...]
-    id_dimensions: tuple[str, ...]
+    keys: tuple[str, ...]
+    values: Callable[[tuple[Any, ...]], tuple[Any, ...]]  # the record's values from the flat tuple
+    id_values: Callable[[Sequence[Any]], tuple[Any, ...]]  # the default id's, from the dimension values
+    additional_values: tuple[Any, ...]
 
     @classmethod
     def of(cls, options: _Options, dimensions: tuple[str, ...], fields: tuple[str, ...]) -> _Shape:
         names = [("_timestamp", "dataType"), tuple(options.additional_fields), dimensions, fields]
         symbolic = [{key: (number, key) for key in keys} for number, keys in enumerate(names)]
         record = _apply_mappings(_merge(symbolic), options, 0)
+        # Where each source's values start in the flat tuple.
+        starts = [0]
+        for keys in names[:-1]:
+            starts.append(starts[-1] + len(keys))
+        positions = [starts[number] + names[number].index(key) for number, key in record.values()]
+        id_positions = [dimensions.index(key) for key in py2_dict_order(dimensions)]
         return cls(
-            keys=tuple((key, number, source_key) for key, (number, source_key) in record.items()),
-            id_dimensions=tuple(py2_dict_order(dimensions)),
+            keys=tuple(record),
+            values=_tuple_getter(positions),
+            id_values=_tuple_getter(id_positions),
+            additional_values=tuple(options.additional_fields.values()),
         )
 
+    def records(
+        self, options: _Options, rows: Iterable[tuple[date, Sequence[Any], Sequence[Any]]], first_index: int
+    ) -> list[Record]:
+        """The records of `rows` (start date, dimension values, field values), numbered from `first_index`."""
+        keys, values, id_values = self.keys, self.values, self.id_values
+        base = (options.data_type, *self.additional_values)
+        by_default_id = options.id_mapping is None
+        data_type_text = py2_unicode(options.data_type) if by_default_id else ""
+        encode_id = base64.urlsafe_b64encode
+        built = []
+        # A period's rows share their start date: its timestamp and id prefix are worked out once in a row.
+        last_start: Any = _NOTHING
+        timestamp, id_prefix = None, ""
+        for index, (start_date, dimension_values, field_values) in enumerate(rows, start=first_index):
+            if start_date is not last_start:
+                timestamp = _timestamp_of(start_date)
+                id_prefix = f"{data_type_text}_{_cached_id_timestamp(timestamp)}" if by_default_id else ""
+                last_start = start_date
+            record = dict(zip(keys, values((timestamp, *base, *dimension_values, *field_values))))  # noqa: B905
+            if by_default_id:
+                parts = [id_prefix]
+                time_span = record.get("timeSpan")
+                if time_span is not None:
+                    parts.append(time_span if type(time_span) is str else py2_unicode(time_span))
+                parts.extend([text if type(text) is str else _id_text(text) for text in id_values(dimension_values)])
+                human = "_".join(parts)
+            else:
+                human = _mapped_id(record, options, index)
+            record["humanId"] = human
+            # `value_id`, inlined: this line runs once per record of a backfill.
+            record["_id"] = encode_id(human.encode("utf-8", "surrogatepass")).decode("ascii")
+            built.append(record)
+        return built
 
-def _build_record(index: int, row: Row, options: _Options) -> Record:
+
+_NOTHING: Any = object()
+
+
+def _tuple_getter(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    # itemgetter gives a bare value for one position and fails for none; the shape needs tuples.
+    if len(positions) > 1:
+        return itemgetter(*positions)  # type: ignore[return-value]
+    if len(positions) == 1:
+        position = positions[0]
+        return lambda values: (values[position],)
+    return lambda values: ()
+
+
+def _timestamp_of(start_date: date) -> datetime:
     try:
-        timestamp = _cached_period_start(row.start_date)
+        return _cached_period_start(start_date)
     except TypeError:  # not hashable: period_start says what is wrong with it
-        timestamp = period_start(row.start_date)
-    if options.multi_values:
-        # Split values depend on the values themselves, not just on the keys.
-        return _build_record_generally(index, row, options, timestamp)
-    dimensions, fields = row.dimensions, row.fields
-    signature = (tuple(dimensions), tuple(fields))
+        return period_start(start_date)
+
+
+def _id_text(value: object) -> str:
+    """`py2_unicode` of a dimension value, remembering datetimes (a period's rows share a few)."""
+    if type(value) is datetime:
+        return _cached_datetime_text(value, value.tzinfo, value.fold)
+    return py2_unicode(value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_datetime_text(value: datetime, tzinfo: Any, fold: int) -> str:
+    # The zone and fold are in the key: equal datetimes can be written with different offsets.
+    return py2_unicode(value)
+
+
+def _build_batch(rows: Iterable[Row], options: _Options, first_index: int) -> list[Record]:
+    """The records of `rows` (a `RowBatch`, or any `Row`s), numbered from `first_index`."""
+    if isinstance(rows, RowBatch) and not options.multi_values:
+        shape = _shape(options, rows.dimension_names, rows.field_names)
+        if shape is not None:
+            return shape.records(options, rows.rows, first_index)
+    return [_build_record(index, row, options) for index, row in enumerate(rows, start=first_index)]
+
+
+def _shape(options: _Options, dimensions: tuple[str, ...], fields: tuple[str, ...]) -> _Shape | None:
+    """The shape of rows with these names; None when too many shapes have been met already."""
+    signature = (dimensions, fields)
     shape = options.shapes.get(signature)
     if shape is None:
         if len(options.shapes) >= _MAX_SHAPES:
             # Rows whose keys keep changing gain nothing from shapes, and must not fill memory.
-            return _build_record_generally(index, row, options, timestamp)
-        shape = options.shapes[signature] = _Shape.of(options, *signature)
-    sources = ({"_timestamp": timestamp, "dataType": options.data_type}, options.additional_fields, dimensions, fields)
-    record = {key: sources[number][source_key] for key, number, source_key in shape.keys}
-    if options.id_mapping is None:
-        parts = [py2_unicode(options.data_type), _cached_id_timestamp(timestamp)]
-        time_span = record.get("timeSpan")
-        if time_span is not None:
-            parts.append(py2_unicode(time_span))
-        parts.extend([py2_unicode(dimensions[key]) for key in shape.id_dimensions])
-        human = "_".join(parts)
-    else:
-        human = _id_string(record, row, timestamp, options, index)
-    record["humanId"] = human
-    record["_id"] = value_id(human)[0]
-    return record
+            return None
+        shape = options.shapes[signature] = _Shape.of(options, dimensions, fields)
+    return shape
+
+
+def _build_record(index: int, row: Row, options: _Options) -> Record:
+    if not options.multi_values:
+        dimensions, fields = row.dimensions, row.fields
+        shape = _shape(options, tuple(dimensions), tuple(fields))
+        if shape is not None:
+            values = (row.start_date, tuple(dimensions.values()), tuple(fields.values()))
+            return shape.records(options, [values], index)[0]
+    # Split values depend on the values themselves, not just on the keys.
+    return _build_record_generally(index, row, options, _timestamp_of(row.start_date))
 
 
 def _merge(sources: Iterable[Mapping[str, Any]]) -> Record:
@@ -321,15 +436,7 @@ def _id_string(
     record: Record, row: Row, timestamp: datetime, options: _Options, index: int
 ) -> str:
     if options.id_mapping is not None:
-        human = "".join(py2_unicode(record.get(key, "")) for key in options.id_mapping)
-        if not human:
-            missing = [key for key in options.id_mapping if key not in record]
-            raise (ConfigurationError if len(missing) == len(options.id_mapping) else
-                   CollectorError)(
-                f"idMapping {list(options.id_mapping)!r} gives record {index} an empty _id "
-                f"(missing: {missing or 'none'}; record fields: {sorted(record)})"
-            )
-        return human
+        return _mapped_id(record, options, index)
     parts = [py2_unicode(options.data_type), id_timestamp(timestamp)]
     # Looked up after mapping, so a renamed timeSpan drops out of the id, as it did.
     time_span = record.get("timeSpan")
@@ -337,6 +444,19 @@ def _id_string(
         parts.append(py2_unicode(time_span))
     parts.extend(py2_unicode(row.dimensions[key]) for key in py2_dict_order(row.dimensions))
     return "_".join(parts)
+
+
+def _mapped_id(record: Record, options: _Options, index: int) -> str:
+    """The id string `idMapping` makes: the named fields' values, run together."""
+    assert options.id_mapping is not None
+    human = "".join(py2_unicode(record.get(key, "")) for key in options.id_mapping)
+    if not human:
+        missing = [key for key in options.id_mapping if key not in record]
+        raise (ConfigurationError if len(missing) == len(options.id_mapping) else CollectorError)(
+            f"idMapping {list(options.id_mapping)!r} gives record {index} an empty _id "
+            f"(missing: {missing or 'none'}; record fields: {sorted(record)})"
+        )
+    return human
 
 
 def _as_mapping(options: object) -> Mapping[str, Any]:
@@ -447,6 +567,11 @@ def ga_fields(metrics: Mapping[str, object], time_span: str) -> dict[str, Any]:
     return fields
 
 
+def ga_field_order(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The order of a GA row's metrics in its `Row.fields` (before `timeSpan`), as `ga_fields` has it."""
+    return _ga_field_orders(names)[1]
+
+
 @functools.lru_cache(maxsize=1024)
 def _ga_field_orders(names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     # The two orders `ga_fields` copies the metrics in: the same for every row of a query.
@@ -460,16 +585,24 @@ def gapy_dimensions(names: Iterable[str], values: Iterable[str]) -> dict[str, An
     dimension called exactly `date`."""
     dimensions: dict[str, Any] = dict(zip(names, values, strict=False))
     if "date" in dimensions:
-        has_hour = "hour" in dimensions
-        try:
-            text = dimensions["date"] + dimensions["hour"] if has_hour else dimensions["date"]
-            dimensions["datetime"] = _parse_gapy_datetime(text, "%Y%m%d%H" if has_hour else "%Y%m%d")
-        except (TypeError, ValueError):
-            raise CollectorError(
-                "Google Analytics sent a date dimension that is not YYYYMMDD(+HH): "
-                f"{dimensions.get('date')!r} {dimensions.get('hour', '')!r}"
-            ) from None
+        dimensions["datetime"] = gapy_datetime(dimensions["date"], dimensions.get("hour", _NO_HOUR))
     return dimensions
+
+
+_NO_HOUR = object()
+
+
+def gapy_datetime(date_value: Any, hour_value: Any = _NO_HOUR) -> datetime:
+    """gapy's naive `datetime` dimension: from `YYYYMMDD`, or `YYYYMMDDHH` with an `hour` dimension."""
+    try:
+        if hour_value is _NO_HOUR:
+            return _parse_gapy_datetime(date_value, "%Y%m%d")
+        return _parse_gapy_datetime(date_value + hour_value, "%Y%m%d%H")
+    except (TypeError, ValueError):
+        hour = "" if hour_value is _NO_HOUR else hour_value
+        raise CollectorError(
+            f"Google Analytics sent a date dimension that is not YYYYMMDD(+HH): {date_value!r} {hour!r}"
+        ) from None
 
 
 @functools.lru_cache(maxsize=4096)

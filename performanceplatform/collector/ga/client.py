@@ -30,10 +30,12 @@ from typing import Any
 import google.auth.exceptions
 import google_auth_httplib2
 import httplib2
+import orjson
 from google.auth.credentials import Credentials
 from googleapiclient import discovery_cache
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
+from googleapiclient.model import JsonModel
 
 from performanceplatform.collector.config import credentials_source
 from performanceplatform.collector.errors import (
@@ -86,8 +88,35 @@ def discovery_document(name: str, version: str) -> dict[str, Any]:
 def build_service(name: str, version: str, http: Any, api_endpoint: str) -> Any:
     """A googleapiclient service for one API, on `http`, sending its requests under `api_endpoint`."""
     return build_from_document(
-        discovery_document(name, version), http=http, client_options={"api_endpoint": api_endpoint}
+        discovery_document(name, version),
+        http=http,
+        client_options={"api_endpoint": api_endpoint},
+        model=OrjsonModel(),
     )
+
+
+# 19 digits in a row may be an integer beyond 64 bits. Found by turning every digit into "0" and
+# looking for 19 of them: a tenth of the time a regular expression takes over a page of rows.
+_DIGITS_AS_ZEROS = bytes.maketrans(b"0123456789", b"0" * 10)
+_NINETEEN_DIGITS = b"0" * 19
+
+
+class OrjsonModel(JsonModel):
+    """googleapiclient's JSON model, decoding answers with orjson: a page of thousands of rows
+    decodes in half the time. What orjson will not read (NaN, a byte order mark), or would read
+    differently (it turns integers beyond 64 bits into floats), is read as the library reads it."""
+
+    def deserialize(self, content: bytes | str) -> Any:
+        raw = content if isinstance(content, bytes) else content.encode("utf-8", "replace")
+        if _NINETEEN_DIGITS in raw.translate(_DIGITS_AS_ZEROS):
+            return super().deserialize(content)
+        try:
+            body = orjson.loads(content)
+        except orjson.JSONDecodeError:
+            return super().deserialize(content)
+        if self._data_wrapper and isinstance(body, dict) and "data" in body:
+            body = body["data"]
+        return body
 
 
 class ServicePerThread:

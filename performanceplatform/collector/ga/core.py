@@ -21,7 +21,7 @@ from performanceplatform.collector.concurrency import concurrency_from_environme
 from performanceplatform.collector.errors import FatalUpstreamError
 from performanceplatform.collector.ga.google_errors import SERVICE
 from performanceplatform.collector.ga.query import CoreQuery
-from performanceplatform.collector.ga.rows import GaRow, rows_from_response
+from performanceplatform.collector.ga.rows import GaRow, GaRows, page_from_response
 from performanceplatform.collector.periods import period_range
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def fetch_rows(
 
 def period_rows(
     client: CoreReportingClient, query: CoreQuery, start_at: date | datetime | None, end_at: date | datetime | None
-) -> AbstractContextManager[Iterator[list[GaRow]]]:
+) -> AbstractContextManager[Iterator[GaRows]]:
     """Each period's rows, in period order, fetched `PP_COLLECTOR_CONCURRENCY` periods at a time.
 
     `with period_rows(...) as periods:`; the client must be safe to share between threads.
@@ -58,18 +58,18 @@ def period_rows(
     )
 
 
-def fetch_period(client: CoreReportingClient, query: CoreQuery, start: date, end: date) -> list[GaRow]:
+def fetch_period(client: CoreReportingClient, query: CoreQuery, start: date, end: date) -> GaRows:
     """The rows of one period, reading page after page."""
     log.info("Querying GA for data in the period: %s - %s", start, end)
     parameters = query.api_parameters(start, end)
-    rows: list[GaRow] = []
+    rows = GaRows(tuple(query.dimensions), tuple(query.metrics))
     sampled = False
     while True:
         response = client.core_report(parameters)
         sampled = sampled or bool(response.get("containsSampledData"))
-        rows.extend(rows_from_response(response, query, start, end))
+        rows.extend(page_from_response(response, query, start, end))
         if query.max_results is not None and len(rows) >= query.max_results:
-            del rows[query.max_results :]
+            del rows.values[query.max_results :]
             break
         next_link = response.get("nextLink")
         if not next_link:

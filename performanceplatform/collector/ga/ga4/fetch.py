@@ -20,8 +20,8 @@ from typing import Any, Protocol
 from performanceplatform.collector.backfill import in_order
 from performanceplatform.collector.concurrency import GA4_MAX_CONCURRENCY, concurrency_from_environment
 from performanceplatform.collector.ga.ga4.query import DateRange, ReportQuery
-from performanceplatform.collector.ga.ga4.rows import row_count, rows_from_response
-from performanceplatform.collector.ga.rows import GaRow
+from performanceplatform.collector.ga.ga4.rows import page_from_response, row_count
+from performanceplatform.collector.ga.rows import GaRow, GaRows
 from performanceplatform.collector.periods import period_range
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def fetch_rows(
 
 def period_rows(
     client: ReportClient, query: ReportQuery, start_at: date | datetime | None, end_at: date | datetime | None
-) -> AbstractContextManager[Iterator[list[GaRow]]]:
+) -> AbstractContextManager[Iterator[GaRows]]:
     """Each period's rows, in period order, fetched several periods at a time (see the module).
 
     `with period_rows(...) as periods:`; the client must be safe to share between threads.
@@ -58,24 +58,27 @@ def period_rows(
     )
 
 
-def fetch_report(client: ReportClient, query: ReportQuery, date_ranges: Sequence[DateRange]) -> list[GaRow]:
+def fetch_report(client: ReportClient, query: ReportQuery, date_ranges: Sequence[DateRange]) -> GaRows:
     """The rows of one report over `date_ranges` (one period, or trending's two named weeks)."""
     period = ", ".join(str(date_range) for date_range in date_ranges)
     log.info("Querying GA4 %s for data in the period: %s", query.property, period)
-    rows: list[GaRow] = []
+    rows: GaRows | None = None  # the first page, then every page's rows
     warnings: dict[str, None] = {}
     while True:
-        offset = len(rows)
+        offset = len(rows) if rows is not None else 0
         body = query.request_body(date_ranges, offset=offset, limit=query.page_limit(offset))
         response = client.run_report(
             query.property, body, what=f"runReport request for {query.property} ({period}, offset {offset})"
         )
         warnings.update(dict.fromkeys(metadata_warnings(response.get("metadata"))))
-        page = rows_from_response(response, query, date_ranges)
-        rows.extend(page)
+        page = page_from_response(response, query, date_ranges)
+        if rows is None:
+            rows = page
+        else:
+            rows.extend(page)
         total = row_count(response)
         if query.max_results is not None and len(rows) >= query.max_results:
-            del rows[query.max_results :]
+            del rows.values[query.max_results :]
             break
         if len(rows) >= total:
             break
@@ -85,6 +88,7 @@ def fetch_report(client: ReportClient, query: ReportQuery, date_ranges: Sequence
                 query.property, total, period, len(rows),
             )
             break
+    assert rows is not None  # the loop reads at least one page
     for warning in warnings:
         log.warning("GA4 %s for %s: %s", query.property, period, warning)
     log.info("%d row(s) for %s", len(rows), period)

@@ -14,40 +14,68 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from performanceplatform.collector import records
 from performanceplatform.collector.errors import FatalUpstreamError
 from performanceplatform.collector.ga.ga4.names import Field
 from performanceplatform.collector.ga.ga4.query import DateRange, ReportQuery
 from performanceplatform.collector.ga.ga4.schema import DATE_RANGE
 from performanceplatform.collector.ga.google_errors import SERVICE
-from performanceplatform.collector.ga.rows import GaRow
+from performanceplatform.collector.ga.rows import GaRow, GaRows
 
 
 def rows_from_response(
     response: Mapping[str, Any], query: ReportQuery, date_ranges: Sequence[DateRange]
 ) -> list[GaRow]:
     """The rows of one `runReport` page, in GA4's order."""
+    return list(page_from_response(response, query, date_ranges))
+
+
+def page_from_response(
+    response: Mapping[str, Any], query: ReportQuery, date_ranges: Sequence[DateRange]
+) -> GaRows:
+    """`rows_from_response`, as `GaRows`."""
     dimension_names = _header_names(response, "dimensionHeaders")
     metric_names = _header_names(response, "metricHeaders")
     dimension_at = _positions(dimension_names, query.api_dimensions, "dimension")
     metric_at = _positions(metric_names, query.api_metrics, "metric")
     ranges = {date_range.name: date_range for date_range in date_ranges}
     # Worked out once a page: where each field of the query is in a row, and how it is read.
-    written_dimensions = [dimension.written for dimension in query.dimensions]
     # GA4's value, or the value UA wrote instead (`values`, for the few fields that have them).
     dimension_cells = [(dimension_at[d.api_name], d.values or None) for d in query.dimensions]
-    metric_cells = [(metric.written, metric_at[metric.api_name], metric) for metric in query.metrics]
+    metric_cells = [(metric_at[metric.api_name], metric) for metric in query.metrics]
     named_ranges = DATE_RANGE in dimension_names and len(date_ranges) > 1
     range_at = dimension_names.index(DATE_RANGE) if named_ranges else -1
-    with_dimensions = bool(query.dimensions) or named_ranges
-    rows = []
+    page = GaRows(
+        tuple(dimension.written for dimension in query.dimensions),
+        tuple(metric.written for metric in query.metrics),
+        extra_dimension=DATE_RANGE if named_ranges else None,
+    )
+    # In the common case every field is read as GA4 sent it, in the order GA4 sent it.
+    plain_dimensions = dimension_cells == [(at, None) for at in range(len(dimension_names))]
+    plain_metrics = [at for at, _ in metric_cells] == list(range(len(metric_names))) and all(
+        metric.scale == 1 for _, metric in metric_cells
+    )
+    only_range = date_ranges[0]
+    dimension_width, metric_width = len(dimension_names), len(metric_names)
     for row in response.get("rows") or []:
-        dimension_values = _values(row, "dimensionValues", len(dimension_names))
-        metric_values = _values(row, "metricValues", len(metric_names))
-        date_range = date_ranges[0]
-        range_name = None
+        try:
+            # What JSON gives: a dict per cell, each with its value (a million rows pass here).
+            dimension_values = [str(cell["value"]) for cell in row["dimensionValues"]]
+            metric_values = [str(cell["value"]) for cell in row["metricValues"]]
+            as_sent = len(dimension_values) == dimension_width and len(metric_values) == metric_width
+        except (KeyError, TypeError):
+            as_sent = False
+        if not as_sent:
+            # Left-out empty values and lists, or a row that does not match the headers.
+            dimension_values = _values(row, "dimensionValues", dimension_width)
+            metric_values = _values(row, "metricValues", metric_width)
+        date_range = only_range
+        if not plain_dimensions:
+            dimension_values = [
+                dimension_values[at] if values is None else values.get(dimension_values[at], dimension_values[at])
+                for at, values in dimension_cells
+            ] + ([dimension_values[range_at]] if named_ranges else [])
         if named_ranges:
-            range_name = dimension_values[range_at]
+            range_name = dimension_values[-1]
             if range_name not in ranges:
                 raise FatalUpstreamError(
                     f"Google Analytics answered with a row of the date range {range_name!r}, which was "
@@ -55,27 +83,13 @@ def rows_from_response(
                     service=SERVICE,
                 )
             date_range = ranges[range_name]
-        ga_row: GaRow = {
-            "metrics": {
-                written: metric_values[at] if metric.scale == 1 else _metric_value(metric, metric_values[at])
-                for written, at, metric in metric_cells
-            },
-            "start_date": date_range.start,
-            "end_date": date_range.end,
-        }
-        if with_dimensions:
-            dimensions = records.gapy_dimensions(
-                written_dimensions,
-                [
-                    dimension_values[at] if values is None else values.get(dimension_values[at], dimension_values[at])
-                    for at, values in dimension_cells
-                ],
-            )
-            if range_name is not None:
-                dimensions[DATE_RANGE] = range_name
-            ga_row["dimensions"] = dimensions
-        rows.append(ga_row)
-    return rows
+        if not plain_metrics:
+            metric_values = [
+                metric_values[at] if metric.scale == 1 else _metric_value(metric, metric_values[at])
+                for at, metric in metric_cells
+            ]
+        page.values.append((date_range.start, date_range.end, dimension_values, metric_values))
+    return page
 
 
 def row_count(response: Mapping[str, Any]) -> int:
@@ -127,12 +141,6 @@ def _positions(answered: list[str], asked: Sequence[str], kind: str) -> dict[str
 def _values(row: Any, key: str, width: int) -> list[str]:
     cells = row.get(key) if isinstance(row, Mapping) else None
     cells = [] if cells is None and width == 0 else cells
-    if isinstance(cells, list) and len(cells) == width:
-        try:
-            # What JSON gives: a dict per cell, each with its value (a million rows pass here).
-            return [str(cell["value"]) for cell in cells]
-        except (KeyError, TypeError):
-            pass  # proto3 leaves an empty value out; anything else is refused below
     if not isinstance(cells, list) or len(cells) != width or not all(isinstance(cell, Mapping) for cell in cells):
         raise FatalUpstreamError(
             f"Google Analytics answered with a row whose {key} do not match its {width} header(s): {row!r}",
