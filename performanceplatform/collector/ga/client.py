@@ -30,13 +30,13 @@ from typing import Any
 import google.auth.exceptions
 import google_auth_httplib2
 import httplib2
-import orjson
 from google.auth.credentials import Credentials
 from googleapiclient import discovery_cache
 from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 from googleapiclient.model import JsonModel
 
+from performanceplatform.collector import exact_json
 from performanceplatform.collector.config import credentials_source
 from performanceplatform.collector.errors import (
     CollectorError,
@@ -95,28 +95,16 @@ def build_service(name: str, version: str, http: Any, api_endpoint: str) -> Any:
     )
 
 
-# 19 digits in a row may be an integer beyond 64 bits. Found by turning every digit into "0" and
-# looking for 19 of them: a tenth of the time a regular expression takes over a page of rows.
-_DIGITS_AS_ZEROS = bytes.maketrans(b"0123456789", b"0" * 10)
-_NINETEEN_DIGITS = b"0" * 19
-
-
 class OrjsonModel(JsonModel):
-    """googleapiclient's JSON model, decoding answers with orjson: a page of thousands of rows
-    decodes in half the time. What orjson will not read (NaN, a byte order mark), or would read
-    differently (it turns integers beyond 64 bits into floats), is read as the library reads it."""
+    """googleapiclient's JSON model (without a data wrapper, as `build` makes it), decoding answers
+    with `exact_json`: a page of thousands of rows decodes in half the time, to what the library
+    would have made of it."""
+
+    def __init__(self) -> None:
+        super().__init__(data_wrapper=False)
 
     def deserialize(self, content: bytes | str) -> Any:
-        raw = content if isinstance(content, bytes) else content.encode("utf-8", "replace")
-        if _NINETEEN_DIGITS in raw.translate(_DIGITS_AS_ZEROS):
-            return super().deserialize(content)
-        try:
-            body = orjson.loads(content)
-        except orjson.JSONDecodeError:
-            return super().deserialize(content)
-        if self._data_wrapper and isinstance(body, dict) and "data" in body:
-            body = body["data"]
-        return body
+        return exact_json.loads(content, stdlib=super().deserialize)
 
 
 class ServicePerThread:

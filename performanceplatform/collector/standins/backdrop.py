@@ -38,6 +38,7 @@ from typing import Any
 
 from dateutil import parser as dateutil_parser
 
+from performanceplatform.collector import exact_json
 from performanceplatform.collector.standins.server import (
     Fault,
     RecordedRequest,
@@ -429,7 +430,7 @@ class BackdropStandIn(StandIn):
         if content_type.split(";")[0].strip().lower() != "application/json":
             raise _Rejected(Response(400, {"messages": [CONTENT_TYPE_MESSAGE]}, dict(NO_CACHE)))
         try:
-            return json.loads(body)
+            return exact_json.loads(body)
         except ValueError as error:
             raise _Rejected(_error(400, f'Error parsing JSON: "{error}"')) from None
 
