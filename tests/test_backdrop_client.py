@@ -120,6 +120,15 @@ def test_the_next_chunk_is_gathered_while_the_one_before_is_on_its_way(
     assert stored_ids(backdrop) == [f"id-{i}" for i in range(4)]
 
 
+def test_each_chunk_that_lands_is_logged_once_in_order(backdrop_data_set_config, backdrop, caplog) -> None:
+    caplog.set_level(logging.INFO)
+    Pusher(backdrop_data_set_config, {"chunk-size": 2}).push(iter(make_records(5)))
+    pushed = [message for message in caplog.messages if message.startswith("pushed chunk")]
+    assert [message.split()[2] for message in pushed] == ["1", "2", "3"]
+    assert all("status 200" in message for message in pushed)
+    assert not [message for message in caplog.messages if message.startswith("POST ")]
+
+
 def test_a_failing_chunk_in_flight_wins_over_a_failure_gathering_the_next(
     backdrop_data_set_config, backdrop
 ) -> None:

@@ -205,12 +205,28 @@ class _Progress:
 
 
 @dataclass(frozen=True)
-class _InFlight:
-    """A chunk on its way to Backdrop: its outcome, its number and its size."""
+class _Prepared:
+    """One request, ready to go: its headers, and its body as JSON and as sent (gzipped when large)."""
 
-    future: Future[None]
+    method: str
+    headers: dict[str, str]
+    body: bytes
+    payload: bytes
+
+    @property
+    def gzipped(self) -> bool:
+        return self.payload is not self.body
+
+
+@dataclass(frozen=True)
+class _InFlight:
+    """A chunk on its way to Backdrop: its outcome (the answer's status, None in a dry run, and
+    the seconds it took), its number and its request."""
+
+    future: Future[tuple[int | None, float]]
     number: int
     record_count: int
+    request: _Prepared
 
 
 class DataSet:
@@ -367,12 +383,13 @@ class DataSet:
                         f"{MAX_DECOMPRESSED_BODY} Backdrop accepts in one request; lower chunk-size",
                         None,
                     )
+                request = self._prepare("POST", body)
                 in_flight = self._settle(in_flight, progress)
                 if empty_first and not progress.emptied:
                     self.empty_data_set()
                     progress.emptied = True
-                in_flight = _InFlight(Future(), number, len(chunk))
-                self._dispatch(courier, in_flight, progress, first_index, body)
+                in_flight = _InFlight(Future(), number, len(chunk), request)
+                self._dispatch(courier, in_flight, progress, first_index)
             in_flight = self._settle(in_flight, progress)
         except RunInterrupted as interruption:
             stopped = True
@@ -413,7 +430,7 @@ class DataSet:
         """Remove every record of the data set (PUT `[]`, the only PUT Backdrop supports)."""
         started = time.monotonic()
         try:
-            status = self._send("PUT", b"[]")
+            status = self._send(self._prepare("PUT", b"[]"))
         except UpstreamError as error:
             raise PushError(
                 f"emptying Backdrop data set {self.name} (PUT []) failed: {redact(str(error))}. "
@@ -434,19 +451,16 @@ class DataSet:
     # Internals -------------------------------------------------------------------------------------
 
     def _dispatch(
-        self,
-        courier: DaemonPool | None,
-        in_flight: _InFlight,
-        progress: _Progress,
-        first_index: int,
-        body: bytes,
+        self, courier: DaemonPool | None, in_flight: _InFlight, progress: _Progress, first_index: int
     ) -> None:
         """Send `in_flight`'s chunk on the courier's thread (a dry run prints it here and now);
-        its future gets the outcome."""
+        its future gets the outcome. The courier only sends: the request was prepared, and its log
+        line is written, on the caller's thread, so that the next chunk can go sooner."""
 
         def deliver(_: None) -> None:
+            started = time.monotonic()
             try:
-                self._send_chunk(in_flight.number, in_flight.record_count, body)
+                status = self._send(in_flight.request)
             except UpstreamError as error:
                 # `progress` counts the chunks before this one: the caller updates it only once
                 # this chunk is settled.
@@ -466,22 +480,41 @@ class DataSet:
             except BaseException as error:
                 in_flight.future.set_exception(error)
             else:
-                in_flight.future.set_result(None)
+                in_flight.future.set_result((status, time.monotonic() - started))
 
         if courier is None:
             deliver(None)
         else:
             courier.submit(deliver, None)
 
-    @staticmethod
-    def _settle(in_flight: _InFlight | None, progress: _Progress) -> None:
-        """Wait for the chunk in flight: count it when it was stored, raise its failure when not."""
+    def _settle(self, in_flight: _InFlight | None, progress: _Progress) -> None:
+        """Wait for the chunk in flight: count and log it when it was stored, raise its failure when not."""
         if in_flight is None:
             return None
         # Waiting here is interruptible: SIGTERM's handler raises in this (the main) thread.
-        in_flight.future.result()
+        status, seconds = in_flight.future.result()
         progress.chunks_sent += 1
         progress.records_sent += in_flight.record_count
+        body = in_flight.request.body
+        if status is None:
+            log.info(
+                "dry run: chunk %d for Backdrop %s printed, not sent: %d records, %d bytes of JSON",
+                in_flight.number,
+                self.name,
+                in_flight.record_count,
+                len(body),
+            )
+        else:
+            log.info(
+                "pushed chunk %d to Backdrop %s: %d records, %d bytes of JSON%s, status %d, %.3f s",
+                in_flight.number,
+                self.name,
+                in_flight.record_count,
+                len(body),
+                " (gzipped)" if in_flight.request.gzipped else "",
+                status,
+                seconds,
+            )
         return None
 
     def _note_source_failure(self, error: BaseException, progress: _Progress) -> None:
@@ -505,31 +538,7 @@ class DataSet:
                 f"{' (emptied first)' if progress.emptied else ''}; nothing after them was sent"
             )
 
-    def _send_chunk(self, number: int, record_count: int, body: bytes) -> None:
-        started = time.monotonic()
-        status = self._send("POST", body)
-        if status is None:
-            log.info(
-                "dry run: chunk %d for Backdrop %s printed, not sent: %d records, %d bytes of JSON",
-                number,
-                self.name,
-                record_count,
-                len(body),
-            )
-            return
-        log.info(
-            "pushed chunk %d to Backdrop %s: %d records, %d bytes of JSON%s, status %d, %.3f s",
-            number,
-            self.name,
-            record_count,
-            len(body),
-            " (gzipped)" if len(body) > GZIP_THRESHOLD else "",
-            status,
-            time.monotonic() - started,
-        )
-
-    def _send(self, method: str, body: bytes) -> int | None:
-        """Send (or, in a dry run, print) one request; its status, or None in a dry run."""
+    def _prepare(self, method: str, body: bytes) -> _Prepared:
         headers = {
             "Accept": "application/json",
             "Content-Type": "application/json",
@@ -538,19 +547,25 @@ class DataSet:
         }
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
-        wire = body
+        payload = body
         if len(body) > GZIP_THRESHOLD:
             # mtime=0 keeps the bytes reproducible. The bytes object is reused as it is by every
             # attempt of the retry policy, so a retry resends the whole body. Level 1: records
             # are repetitive JSON, so it compresses nearly as well as 9 (5% against 4.6%) in a
             # ninth of the time, which a backfill of a million records notices.
-            wire = gzip.compress(body, compresslevel=1, mtime=0)
+            payload = gzip.compress(body, compresslevel=1, mtime=0)
             headers["Content-Encoding"] = "gzip"
+        return _Prepared(method, headers, body, payload)
+
+    def _send(self, request: _Prepared) -> int | None:
+        """Send (or, in a dry run, print) one request; its status, or None in a dry run."""
         if self._http is None:
-            self._print_request(method, headers, body)
+            self._print_request(request.method, request.headers, request.body)
             return None
-        # `_send_chunk` logs each chunk that landed; every failed attempt is logged by the client.
-        response = self._http.request(method, self.url, headers=headers, body=wire, log_success=False)
+        # Each chunk that landed is logged by `_settle`; every failed attempt by the client.
+        response = self._http.request(
+            request.method, self.url, headers=request.headers, body=request.payload, log_success=False
+        )
         return response.status_code
 
     def _print_request(self, method: str, headers: Mapping[str, str], body: bytes) -> None:
