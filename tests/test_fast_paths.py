@@ -293,6 +293,19 @@ def test_the_validators_glance_passes_only_records_backdrop_accepts(record: dict
         assert (found[0].key, found[0].message) == problem
 
 
+GOOD_RECORD = {"_timestamp": datetime(2024, 1, 1, tzinfo=UTC), "_id": "aWQtMQ==", "visits": 1, "page": "/a"}
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.dictionaries(CANDIDATE_KEYS, CANDIDATE_VALUES, max_size=2), min_size=1, max_size=6))
+def test_a_chunk_is_found_invalid_exactly_where_its_records_are(changes: list[dict[str, Any]]) -> None:
+    # Mostly good records, each changed in a key or two: the chunk's glance passes them all or
+    # none, and the problems are the records' own, numbered as in the whole push.
+    records = [{**GOOD_RECORD, **change} for change in changes]
+    expected = [(7 + index, *problem) for index, record in enumerate(records) if (problem := record_problem(record))]
+    assert [(found.index, found.key, found.message) for found in find_problems(records, 7)] == expected
+
+
 # GA numbers -----------------------------------------------------------------------------------------
 
 

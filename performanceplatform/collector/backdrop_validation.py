@@ -19,6 +19,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 from performanceplatform.collector.errors import InvalidRecordError
@@ -44,6 +46,8 @@ _PLAIN_VALUE_TYPES = frozenset({str, int, bool, type(None), dt.datetime, dt.date
 # Records whose keys are all valid, with a `_timestamp`, one set of keys each (bounded likewise).
 _GOOD_KEY_SETS: set[tuple[Any, ...]] = set()
 _GLANCE_VALUE_TYPES = frozenset({*_PLAIN_VALUE_TYPES, float})
+_DATE_TYPES = frozenset({dt.datetime, dt.date})
+_TIMESTAMP = itemgetter("_timestamp")
 
 
 @dataclass(frozen=True)
@@ -184,8 +188,34 @@ def _fast_iso_timestamp(value: str) -> dt.datetime | None:
         return None  # dateutil decides, and says what is wrong
 
 
+def _chunk_valid_at_a_glance(records: list[Any]) -> bool:
+    """`_valid_at_a_glance` for a whole chunk at once, most of it in C: each set of keys checked
+    once, all values' types in one pass, then `_timestamp` and `_id` field by field. A million
+    records of one shape pass here at a fraction of the per-record glance's cost."""
+    if set(map(type, records)) != {dict}:
+        return False
+    for keys in {tuple(record) for record in records}:
+        if keys not in _GOOD_KEY_SETS:
+            if len(_GOOD_KEY_SETS) >= _MAX_PLAIN_KEYS or not _good_key_set(keys):
+                return False
+            _GOOD_KEY_SETS.add(keys)
+    values = list(chain.from_iterable(map(dict.values, records)))
+    types = set(map(type, values))
+    if not types <= _GLANCE_VALUE_TYPES:
+        return False
+    if float in types and not all(math.isfinite(value) for value in values if type(value) is float):
+        return False
+    if not set(map(type, map(_TIMESTAMP, records))) <= _DATE_TYPES:
+        return False  # a string: dateutil decides
+    ids = [record["_id"] for record in records if "_id" in record]
+    # Whitespace in one of the ids is whitespace in them all run together.
+    return set(map(type, ids)) <= {str} and all(ids) and not _WHITESPACE.search("".join(ids))
+
+
 def find_problems(records: Iterable[object], start_index: int = 0) -> list[RecordProblem]:
     """Every invalid record among `records`, numbered from `start_index`."""
+    if isinstance(records, list) and _chunk_valid_at_a_glance(records):
+        return []
     problems = []
     for offset, record in enumerate(records):
         if type(record) is dict and _valid_at_a_glance(record):
