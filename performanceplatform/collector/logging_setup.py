@@ -96,6 +96,10 @@ class AppendingFileHandler(logging.Handler):
 
 
 class JsonLineHandler(AppendingFileHandler):
+    def __init__(self, path: Path, formatter: logging.Formatter):
+        super().__init__(path, formatter)
+        self.host = socket.gethostname()  # once: a backfill writes thousands of lines
+
     def emit(self, record: logging.LogRecord) -> None:
         try:
             line = json.dumps(self.document(record), default=str) + "\n"
@@ -128,7 +132,7 @@ class JsonLineHandler(AppendingFileHandler):
         return {
             "@timestamp": datetime.fromtimestamp(record.created, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             "@message": record.getMessage(),
-            "@source_host": socket.gethostname(),
+            "@source_host": self.host,
             "@tags": ["collector", context.entrypoint if context else "unknown"],
             "@fields": fields,
         }

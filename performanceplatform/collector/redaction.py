@@ -19,6 +19,9 @@ MINIMUM_SECRET_LENGTH = 3
 
 _lock = threading.Lock()
 _secrets: set[str] = set()
+# The secrets, longest first (so that one containing another is replaced whole); rebuilt when a
+# secret is added, not for every log line.
+_longest_first: tuple[str, ...] = ()
 
 SECRET_KEY_WORDS = ("token", "password", "secret", "key", "credential", "authorization")
 PLACE_KEY_ENDINGS = ("uri", "url", "path", "root")
@@ -28,9 +31,12 @@ PLACE_KEYS = frozenset({"CLIENT_SECRETS", "PRIVATE_KEY", "SERVICE_ACCOUNT_KEY"})
 
 def register_secret(value: Any) -> None:
     """Remember `value` so that it never appears in output."""
+    global _longest_first
     if isinstance(value, str) and len(value) >= MINIMUM_SECRET_LENGTH:
         with _lock:
-            _secrets.add(value)
+            if value not in _secrets:
+                _secrets.add(value)
+                _longest_first = tuple(sorted(_secrets, key=len, reverse=True))
 
 
 def register_secrets_in(mapping: Mapping[str, Any], keys: Iterable[str] | None = None) -> None:
@@ -58,14 +64,14 @@ def _names_a_place(key: str) -> bool:
 
 def forget_all_secrets() -> None:
     """Clear the registry (each in-process CLI run starts afresh)."""
+    global _longest_first
     with _lock:
         _secrets.clear()
+        _longest_first = ()
 
 
 def redact(text: str) -> str:
-    with _lock:
-        secrets = sorted(_secrets, key=len, reverse=True)
-    for secret in secrets:
+    for secret in _longest_first:
         if secret in text:
             text = text.replace(secret, PLACEHOLDER)
     return text
