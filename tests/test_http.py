@@ -75,6 +75,30 @@ def test_each_request_is_logged_with_status_and_size(echo, caplog):
     assert any("GET http://127.0.0.1" in m and "-> 200" in m and "bytes received" in m for m in caplog.messages)
 
 
+def test_a_caller_that_logs_its_own_line_hears_only_of_failures(echo, caplog):
+    caplog.set_level(logging.INFO)
+    echo.fail_next(503)
+    client().request("GET", f"{echo.url}/things/f", log_success=False)
+    answers = [m for m in caplog.messages if "GET http://127.0.0.1" in m and "->" in m]
+    assert len(answers) == 1 and "-> 503" in answers[0]
+
+
+def test_a_plain_http_url_is_refused_on_every_request_and_allowed_with_one_warning(caplog, monkeypatch):
+    # A client remembers the URLs it found safe, never the ones it refused.
+    url = "http://pp-collector-test.invalid:9/things"  # .invalid never resolves (RFC 2606)
+    refusing = client()
+    for _ in range(2):
+        with pytest.raises(ConfigurationError, match="refusing to send Echo credentials over plain http"):
+            refusing.request("GET", url)
+    monkeypatch.setenv("PP_COLLECTOR_ALLOW_INSECURE_HTTP", "true")
+    caplog.set_level(logging.WARNING)
+    allowing = client()
+    for _ in range(2):
+        with pytest.raises(RetryableError, match="could not reach Echo"):
+            allowing.request("GET", url)
+    assert sum("over plain http" in m for m in caplog.messages) == 1
+
+
 @pytest.mark.parametrize(
     ("url", "allowed"),
     [
