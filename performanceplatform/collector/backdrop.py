@@ -6,7 +6,9 @@
 - records are checked against Backdrop's rules before they are sent (`backdrop_validation`),
   because Backdrop rejects a whole request for one bad record;
 - any iterable of dicts is accepted and consumed lazily: a chunk is sent as soon as it is full, so a
-  collector can stream records while it fetches them;
+  collector can stream records while it fetches them, and the next chunk is gathered while the
+  one before is on its way (on a courier thread); chunks still land one at a time, in order, each
+  only once the one before it was stored;
 - every request has timeouts and goes through the project's one retry policy (`HttpClient`):
   connection errors, timeouts, 429 and 5xx are retried with backoff, honouring Retry-After; other
   4xx fail at once with Backdrop's own message;
