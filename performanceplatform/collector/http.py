@@ -274,11 +274,11 @@ class HttpClient:
         # workers (`--concurrency`), and never smaller than requests' 10. Idle slots cost nothing.
         if pool_size is None:
             pool_size = max(DEFAULT_POOL_SIZE, concurrency_from_environment())
-        # urllib3 reads no proxy settings or .netrc from the environment (requests did unless
-        # told not to, by `trust_env = False`), so nothing there can redirect credentials.
         # Worked out once per URL: whether credentials may go there, and which pool serves it.
         self._secure_urls: set[str] = set()
         self._pools: dict[str, urllib3.HTTPConnectionPool] = {}
+        # urllib3 reads no proxy settings or .netrc from the environment (requests did unless
+        # told not to, by `trust_env = False`), so nothing there can redirect credentials.
         self._pool = urllib3.PoolManager(
             maxsize=pool_size,
             block=False,
