@@ -23,6 +23,7 @@ from performanceplatform.collector.errors import (
     InvalidRecordError,
     PushError,
     RetryableError,
+    RunInterrupted,
 )
 from performanceplatform.collector.http import USER_AGENT
 from performanceplatform.collector.standins.backdrop import BackdropStandIn
@@ -127,6 +128,48 @@ def test_each_chunk_that_lands_is_logged_once_in_order(backdrop_data_set_config,
     assert [message.split()[2] for message in pushed] == ["1", "2", "3"]
     assert all("status 200" in message for message in pushed)
     assert not [message for message in caplog.messages if message.startswith("POST ")]
+
+
+def test_a_stop_while_gathering_after_a_chunk_landed_counts_it(backdrop_data_set_config, backdrop) -> None:
+    def generate() -> Iterator[dict[str, Any]]:
+        yield from make_records(4)
+        deadline = time.monotonic() + 5
+        while len(backdrop.requests) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        time.sleep(0.1)  # chunk 2's answer is in
+        raise RunInterrupted("stopped by SIGTERM", signal_number=15)
+
+    with pytest.raises(RunInterrupted) as raised:
+        Pusher(backdrop_data_set_config, {"chunk-size": 2}).push(generate())
+    assert str(raised.value) == "stopped by SIGTERM"
+    assert "2 chunks (4 records) had been stored" in "".join(raised.value.__notes__)
+
+
+def test_a_stop_while_a_chunk_is_on_its_way_names_it_without_waiting(backdrop_data_set_config, backdrop) -> None:
+    backdrop.delay_next(2.0, when=lambda request: b"id-2" in request.body)
+
+    stopping: list[float] = []
+
+    def generate() -> Iterator[dict[str, Any]]:
+        yield from make_records(4)
+        deadline = time.monotonic() + 5
+        while backdrop.in_flight == 0 and time.monotonic() < deadline:
+            time.sleep(0.005)  # chunk 2 has reached Backdrop, which answers in 2 s
+        stopping.append(time.monotonic())
+        raise RunInterrupted("stopped by SIGTERM", signal_number=15)
+
+    with pytest.raises(RunInterrupted) as raised:
+        Pusher(backdrop_data_set_config, {"chunk-size": 2}).push(generate())
+    assert time.monotonic() - stopping[0] < 1.0
+    assert str(raised.value) == (
+        f"stopped by SIGTERM while pushing chunk 2 to Backdrop {DATA_GROUP}/{DATA_TYPE}: 1 earlier chunks "
+        "(2 records) had been stored; chunk 2 may or may not have been; nothing after it was sent"
+    )
+    # The abandoned chunk still arrives: let it, before the next test resets the stand-in.
+    deadline = time.monotonic() + 5
+    while (backdrop.in_flight or len(stored_ids(backdrop)) < 4) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert stored_ids(backdrop) == [f"id-{i}" for i in range(4)]
 
 
 def test_a_failing_chunk_in_flight_wins_over_a_failure_gathering_the_next(

@@ -357,8 +357,8 @@ class DataSet:
                 try:
                     chunk = list(islice(iterator, chunk_size))
                 except BaseException as error:
-                    if isinstance(error, RunInterrupted):
-                        raise
+                    if isinstance(error, RunInterrupted) and in_flight is not None and not _landed(in_flight):
+                        raise  # a stopped run does not wait: the handler below names the chunk in flight
                     # A sequential push would have met the chunk in flight's failure first.
                     in_flight = self._settle(in_flight, progress)
                     self._note_source_failure(error, progress)
@@ -620,6 +620,11 @@ class DataSet:
             failed_chunk=number,
             cause=cause,
         )
+
+
+def _landed(in_flight: _InFlight) -> bool:
+    """Whether the chunk's answer has come, and said it was stored."""
+    return in_flight.future.done() and in_flight.future.exception() is None
 
 
 def _require_records_iterable(records: object) -> None:
