@@ -14,7 +14,8 @@ from googleapiclient.errors import HttpError
 from performanceplatform.collector.errors import CollectorError, FatalUpstreamError, RetryableError
 from performanceplatform.collector.ga.google_errors import classify_http_error, reason_and_message
 from performanceplatform.collector.ga.query import CoreQuery
-from performanceplatform.collector.ga.rows import record_rows, rows_from_response
+from performanceplatform.collector.ga.rows import page_from_response, record_rows
+from performanceplatform.collector.records import build_records
 
 
 def http_error(status: int, body: bytes | str, headers: dict[str, str] | None = None) -> HttpError:
@@ -82,7 +83,7 @@ def test_rows_follow_gapy() -> None:
     response = {"query": {"start-date": "2013-04-01", "end-date": "2013-04-07"},
                 "rows": [["20130402", "05", "12", "400.0"]]}
 
-    (row,) = rows_from_response(response, QUERY, date(2013, 4, 1), date(2013, 4, 7))
+    (row,) = page_from_response(response, QUERY, date(2013, 4, 1), date(2013, 4, 7))
 
     assert row == {
         "metrics": {"visits": "12", "avgSessionDuration": "400.0"},
@@ -95,9 +96,9 @@ def test_rows_follow_gapy() -> None:
 
 
 def test_no_rows_and_no_dimensions() -> None:
-    assert rows_from_response({}, QUERY, date(2013, 4, 1), date(2013, 4, 7)) == []
+    assert list(page_from_response({}, QUERY, date(2013, 4, 1), date(2013, 4, 7))) == []
     no_dimensions = CoreQuery.from_config({"id": "ga:1", "metrics": ["visits"]})
-    (row,) = rows_from_response({"rows": [["3"]]}, no_dimensions, date(2013, 4, 1), date(2013, 4, 7))
+    (row,) = page_from_response({"rows": [["3"]]}, no_dimensions, date(2013, 4, 1), date(2013, 4, 7))
     assert "dimensions" not in row
 
 
@@ -110,8 +111,12 @@ def test_no_rows_and_no_dimensions() -> None:
     ],
 )
 def test_answers_that_make_no_sense_are_errors(response: dict, message: str) -> None:
+    # A page is checked as it is read; its dates when its rows are read, or built into records.
     with pytest.raises(CollectorError, match=message):
-        rows_from_response(response, QUERY, date(2013, 4, 1), date(2013, 4, 7))
+        list(page_from_response(response, QUERY, date(2013, 4, 1), date(2013, 4, 7)))
+    with pytest.raises(CollectorError, match=message):
+        build_records(record_rows(page_from_response(response, QUERY, date(2013, 4, 1), date(2013, 4, 7)), "weekly"),
+                      {}, "t")
 
 
 @pytest.mark.parametrize(

@@ -80,13 +80,8 @@ class GaRows(Sequence[GaRow]):
         return row
 
 
-def rows_from_response(response: Mapping[str, Any], query: CoreQuery, start: date, end: date) -> list[GaRow]:
-    """The rows of one response page, in the API's order."""
-    return list(page_from_response(response, query, start, end))
-
-
 def page_from_response(response: Mapping[str, Any], query: CoreQuery, start: date, end: date) -> GaRows:
-    """`rows_from_response`, as `GaRows`."""
+    """The rows of one response page, in the API's order."""
     start_date, end_date = _echoed_dates(response, start, end)
     dimension_count = len(query.dimensions)
     width = dimension_count + len(query.metrics)

@@ -19,20 +19,13 @@ from performanceplatform.collector.ga.ga4.names import Field
 from performanceplatform.collector.ga.ga4.query import DateRange, ReportQuery
 from performanceplatform.collector.ga.ga4.schema import DATE_RANGE
 from performanceplatform.collector.ga.google_errors import SERVICE
-from performanceplatform.collector.ga.rows import GaRow, GaRows
-
-
-def rows_from_response(
-    response: Mapping[str, Any], query: ReportQuery, date_ranges: Sequence[DateRange]
-) -> list[GaRow]:
-    """The rows of one `runReport` page, in GA4's order."""
-    return list(page_from_response(response, query, date_ranges))
+from performanceplatform.collector.ga.rows import GaRows
 
 
 def page_from_response(
     response: Mapping[str, Any], query: ReportQuery, date_ranges: Sequence[DateRange]
 ) -> GaRows:
-    """`rows_from_response`, as `GaRows`."""
+    """The rows of one `runReport` page, in GA4's order."""
     dimension_names = _header_names(response, "dimensionHeaders")
     metric_names = _header_names(response, "metricHeaders")
     dimension_at = _positions(dimension_names, query.api_dimensions, "dimension")
