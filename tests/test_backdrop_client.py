@@ -682,3 +682,10 @@ def test_the_gzip_threshold_is_over_2048_bytes(
     (request,) = backdrop.requests
     assert len(request.body) == size
     assert (request.header("Content-Encoding") == "gzip") is gzipped
+
+
+def test_a_prepared_request_does_not_show_the_token_in_its_repr(backdrop_data_set_config) -> None:
+    data_set = Pusher(backdrop_data_set_config).data_set
+    prepared = data_set._prepare("POST", b"[]")
+    assert prepared.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert TOKEN not in repr(prepared)

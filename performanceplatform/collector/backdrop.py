@@ -32,7 +32,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import islice
 from typing import Any, TextIO
@@ -211,9 +211,10 @@ class _Prepared:
     """One request, ready to go: its headers, and its body as JSON and as sent (gzipped when large)."""
 
     method: str
-    headers: dict[str, str]
-    body: bytes
-    payload: bytes
+    # Not in the repr: they carry the bearer token.
+    headers: dict[str, str] = field(repr=False)
+    body: bytes = field(repr=False)
+    payload: bytes = field(repr=False)
 
     @property
     def gzipped(self) -> bool:
