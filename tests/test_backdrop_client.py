@@ -7,6 +7,7 @@ import gzip
 import io
 import json
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from performanceplatform.collector.backdrop import DataSet, Pusher, PushReport
+from performanceplatform.collector.backdrop import BackdropSink, DataSet, Pusher, PushReport, push_records
 from performanceplatform.collector.errors import (
     CollectorError,
     ConfigurationError,
@@ -43,6 +44,37 @@ def posts(backdrop: BackdropStandIn) -> list[Any]:
 
 def stored_ids(backdrop: BackdropStandIn) -> list[str]:
     return [record["_id"] for record in backdrop.records(DATA_GROUP, DATA_TYPE)]
+
+
+def post(data_set: DataSet, records: Any, chunk_size: int = 100) -> PushReport:
+    return push_records(BackdropSink(data_set, chunk_size=chunk_size), records)
+
+
+class LoggedEvent(logging.Handler):
+    """Set when a log line starting with `prefix` is written: what the sink says as a chunk lands."""
+
+    def __init__(self, prefix: str):
+        super().__init__(logging.INFO)
+        self.prefix = prefix
+        self.happened = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith(self.prefix):
+            self.happened.set()
+
+
+@pytest.fixture
+def chunk_2_landed() -> Iterator[threading.Event]:
+    handler = LoggedEvent("pushed chunk 2 ")
+    logger = logging.getLogger("performanceplatform.collector.backdrop.sink")
+    previous = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield handler.happened
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
 
 
 # Chunking ------------------------------------------------------------------------------------------
@@ -74,10 +106,11 @@ def test_a_chunk_size_that_is_not_a_positive_int_is_a_configuration_error(
 ) -> None:
     with pytest.raises(ConfigurationError) as raised:
         Pusher(backdrop_data_set_config, {"chunk-size": bad})
-    assert raised.value.key == "chunk-size"
+    assert raised.value.key == "options.chunk-size"
     assert "chunk-size" in str(raised.value)
-    with pytest.raises(ConfigurationError):
-        DataSet.from_config(backdrop_data_set_config).post(make_records(1), bad)
+    with pytest.raises(ConfigurationError) as raised:
+        BackdropSink(DataSet.from_config(backdrop_data_set_config), chunk_size=bad)
+    assert raised.value.key == "chunk-size"
     assert backdrop.requests == []
 
 
@@ -102,17 +135,17 @@ def test_a_generator_is_consumed_lazily_at_most_one_chunk_ahead(backdrop_data_se
 def test_the_next_chunk_is_gathered_while_the_one_before_is_on_its_way(
     backdrop_data_set_config, backdrop
 ) -> None:
-    backdrop.delay_next(0.3)
+    held = backdrop.hold_next(when=lambda request: b"id-0" in request.body)
     in_flight_when_gathering: list[int] = []
 
     def generate() -> Iterator[dict[str, Any]]:
         for index, record in enumerate(make_records(4)):
             if index == 2:
-                # A sequential push would only ask for this record after chunk 1's answer.
-                deadline = time.monotonic() + 5
-                while backdrop.in_flight == 0 and time.monotonic() < deadline:
-                    time.sleep(0.005)
+                # A sequential push would only ask for this record after chunk 1's answer: here
+                # chunk 1 is held at Backdrop, unanswered, while the record is asked for.
+                assert held.reached.wait(30)
                 in_flight_when_gathering.append(backdrop.in_flight)
+                held.release()
             yield record
 
     report = Pusher(backdrop_data_set_config, {"chunk-size": 2}).push(generate())
@@ -130,13 +163,13 @@ def test_each_chunk_that_lands_is_logged_once_in_order(backdrop_data_set_config,
     assert not [message for message in caplog.messages if message.startswith("POST ")]
 
 
-def test_a_stop_while_gathering_after_a_chunk_landed_counts_it(backdrop_data_set_config, backdrop) -> None:
+def test_a_stop_while_gathering_after_a_chunk_landed_counts_it(
+    backdrop_data_set_config, backdrop, chunk_2_landed: threading.Event
+) -> None:
     def generate() -> Iterator[dict[str, Any]]:
         yield from make_records(4)
-        deadline = time.monotonic() + 5
-        while len(backdrop.requests) < 2 and time.monotonic() < deadline:
-            time.sleep(0.005)
-        time.sleep(0.1)  # chunk 2's answer is in
+        # The stop comes once chunk 2 has landed, before chunk 3 is dispatched.
+        assert chunk_2_landed.wait(30)
         raise RunInterrupted("stopped by SIGTERM", signal_number=15)
 
     with pytest.raises(RunInterrupted) as raised:
@@ -146,29 +179,26 @@ def test_a_stop_while_gathering_after_a_chunk_landed_counts_it(backdrop_data_set
 
 
 def test_a_stop_while_a_chunk_is_on_its_way_names_it_without_waiting(backdrop_data_set_config, backdrop) -> None:
-    backdrop.delay_next(2.0, when=lambda request: b"id-2" in request.body)
-
-    stopping: list[float] = []
+    held = backdrop.hold_next(when=lambda request: b"id-2" in request.body)
 
     def generate() -> Iterator[dict[str, Any]]:
         yield from make_records(4)
-        deadline = time.monotonic() + 5
-        while backdrop.in_flight == 0 and time.monotonic() < deadline:
-            time.sleep(0.005)  # chunk 2 has reached Backdrop, which answers in 2 s
-        stopping.append(time.monotonic())
+        assert held.reached.wait(30)  # chunk 2 has reached Backdrop, which holds it unanswered
         raise RunInterrupted("stopped by SIGTERM", signal_number=15)
 
-    with pytest.raises(RunInterrupted) as raised:
-        Pusher(backdrop_data_set_config, {"chunk-size": 2}).push(generate())
-    assert time.monotonic() - stopping[0] < 1.0
+    try:
+        with pytest.raises(RunInterrupted) as raised:
+            Pusher(backdrop_data_set_config, {"chunk-size": 2}).push(generate())
+        # The push ended while chunk 2 was still held: it did not wait for it.
+        assert backdrop.in_flight == 1
+    finally:
+        held.release()
     assert str(raised.value) == (
         f"stopped by SIGTERM while pushing chunk 2 to Backdrop {DATA_GROUP}/{DATA_TYPE}: 1 earlier chunks "
         "(2 records) had been stored; chunk 2 may or may not have been; nothing after it was sent"
     )
     # The abandoned chunk still arrives: let it, before the next test resets the stand-in.
-    deadline = time.monotonic() + 5
-    while (backdrop.in_flight or len(stored_ids(backdrop)) < 4) and time.monotonic() < deadline:
-        time.sleep(0.01)
+    assert backdrop.wait_for(lambda: not backdrop.in_flight and len(stored_ids(backdrop)) == 4)
     assert stored_ids(backdrop) == [f"id-{i}" for i in range(4)]
 
 
@@ -270,8 +300,8 @@ def test_bodies_over_2_kib_are_gzipped_and_small_ones_are_not(backdrop_data_set_
     small = [{"_timestamp": TS, "_id": "small"}]
     large = [{"_timestamp": TS, "_id": f"large-{i}", "text": "x" * 100} for i in range(30)]
     data_set = DataSet.from_config(backdrop_data_set_config)
-    data_set.post(small)
-    data_set.post(large)
+    post(data_set, small)
+    post(data_set, large)
     small_request, large_request = backdrop.requests
     assert small_request.header("Content-Encoding") is None
     assert small_request.raw_body == small_request.body
@@ -428,7 +458,7 @@ def test_every_invalid_record_is_counted(backdrop_data_set_config, backdrop) -> 
     for index in (2, 4, 9):
         records[index] = {"_timestamp": TS, "bad-key": 1}
     with pytest.raises(InvalidRecordError) as raised:
-        DataSet.from_config(backdrop_data_set_config).post(records)
+        post(DataSet.from_config(backdrop_data_set_config), records)
     assert raised.value.index == 2
     assert "and 2 more invalid records: 4, 9" in str(raised.value)
 
@@ -454,7 +484,7 @@ def test_the_client_and_the_stand_in_agree_on_what_is_valid(backdrop_data_set_co
     data_set = DataSet.from_config(backdrop_data_set_config)
     for candidate in candidates:
         try:
-            data_set.post([candidate])
+            post(data_set, [candidate])
             client_accepts = True
         except InvalidRecordError:
             client_accepts = False
@@ -544,8 +574,8 @@ def test_a_failed_empty_stops_the_push(backdrop_data_set_config, backdrop) -> No
 def test_empty_data_set_must_be_a_boolean(backdrop_data_set_config) -> None:
     with pytest.raises(ConfigurationError) as raised:
         Pusher(backdrop_data_set_config, {"empty-data-set": "yes"}, source="query.json")
-    assert raised.value.key == "empty-data-set"
-    assert str(raised.value).startswith("query.json: key 'empty-data-set'")
+    assert raised.value.key == "options.empty-data-set"
+    assert str(raised.value).startswith("query.json: key 'options.empty-data-set'")
 
 
 # Dry run ------------------------------------------------------------------------------------------
@@ -594,7 +624,7 @@ def test_dry_run_prints_each_request_and_sends_nothing(
 def test_dry_run_prints_large_bodies_as_json_not_gzip(backdrop_data_set_config, backdrop) -> None:
     out = io.StringIO()
     records = [{"_timestamp": TS, "_id": f"big-{i}", "text": "z" * 100} for i in range(30)]
-    DataSet.from_config({**backdrop_data_set_config, "dry_run": True}, stdout=out).post(records)
+    post(DataSet.from_config({**backdrop_data_set_config, "dry_run": True}, stdout=out), records)
     ((_, headers, body),) = parse_dry_run(out.getvalue())
     assert headers["Content-Encoding"] == "gzip"
     assert json.loads(body) == records
@@ -678,7 +708,7 @@ def test_the_gzip_threshold_is_over_2048_bytes(
 ) -> None:
     bare = len(json.dumps([{"_timestamp": TS, "_id": "edge", "text": ""}], separators=(",", ":")))
     record = {"_timestamp": TS, "_id": "edge", "text": "p" * (size - bare)}
-    DataSet.from_config(backdrop_data_set_config).post([record])
+    post(DataSet.from_config(backdrop_data_set_config), [record])
     (request,) = backdrop.requests
     assert len(request.body) == size
     assert (request.header("Content-Encoding") == "gzip") is gzipped
@@ -686,6 +716,6 @@ def test_the_gzip_threshold_is_over_2048_bytes(
 
 def test_a_prepared_request_does_not_show_the_token_in_its_repr(backdrop_data_set_config) -> None:
     data_set = Pusher(backdrop_data_set_config).data_set
-    prepared = data_set._prepare("POST", b"[]")
+    prepared = data_set.prepare("POST", b"[]")
     assert prepared.headers["Authorization"] == f"Bearer {TOKEN}"
     assert TOKEN not in repr(prepared)

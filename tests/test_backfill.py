@@ -12,12 +12,7 @@ from typing import Any
 import pytest
 
 from performanceplatform.collector.backfill import AHEAD_PER_WORKER, in_order
-from performanceplatform.collector.concurrency import (
-    CONCURRENCY_VARIABLE,
-    DEFAULT_CONCURRENCY,
-    concurrency_from_environment,
-    parse_concurrency,
-)
+from performanceplatform.collector.concurrency import capped, parse_concurrency
 from performanceplatform.collector.errors import ConfigurationError
 
 
@@ -162,13 +157,9 @@ def test_a_concurrency_must_be_a_whole_number_of_at_least_1(raw: str) -> None:
         parse_concurrency(raw, source="--concurrency")
 
 
-def test_the_environment_variable_sets_the_concurrency_and_an_api_limit_caps_it(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    assert concurrency_from_environment({}) == DEFAULT_CONCURRENCY == 4
-    assert concurrency_from_environment({CONCURRENCY_VARIABLE: "7"}) == 7
+def test_an_apis_limit_caps_the_concurrency_with_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level("INFO")
-    assert concurrency_from_environment({CONCURRENCY_VARIABLE: "25"}, limit=10, what="GA4") == 10
+    assert capped(7, 10, "GA4") == 7
+    assert caplog.text == ""
+    assert capped(25, 10, "GA4") == 10
     assert "concurrency 25 lowered to 10, the most GA4 allows" in caplog.text
-    with pytest.raises(ConfigurationError, match=f"environment variable {CONCURRENCY_VARIABLE}"):
-        concurrency_from_environment({CONCURRENCY_VARIABLE: "lots"})

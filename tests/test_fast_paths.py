@@ -10,8 +10,9 @@
   validator's glance never passes a record `record_problem` would refuse;
 - GA rows: `GaRows` turned into one `RowBatch` (`ga.rows.record_rows`) build the records their
   gapy rows build one by one, errors included; googleapiclient answers decoded by orjson
-  (`ga.client.OrjsonModel`) read as the library reads them;
-- GA numbers: the digits-only shortcut reads what `int` reads.
+  (`ga.google_api.OrjsonModel`) read as the library reads them;
+- GA numbers: the digits-only shortcut reads what `int` reads; a GA4 fraction scaled to UA's
+  percentage as an exact decimal is the number the text of that decimal would have read as.
 """
 
 from __future__ import annotations
@@ -28,17 +29,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from performanceplatform.collector import records as records_module
-from performanceplatform.collector.backdrop import encode_records, encode_value
+from performanceplatform.collector.backdrop.encoding import encode_records, encode_value
 from performanceplatform.collector.backdrop_validation import find_problems, record_problem
 from performanceplatform.collector.errors import CollectorError
-from performanceplatform.collector.ga.client import OrjsonModel
-from performanceplatform.collector.ga.rows import GaRows, record_rows
+from performanceplatform.collector.ga.data_api.names import METRIC, Field
+from performanceplatform.collector.ga.data_api.pages import scaled_number
+from performanceplatform.collector.ga.google_api import OrjsonModel
+from performanceplatform.collector.ga.rows import GaRows, ga_number, record_rows
 from performanceplatform.collector.records import (
     Row,
     RowBatch,
     apply_options,
     build_records,
-    ga_number,
     stream_options,
     stream_records,
 )
@@ -81,7 +83,7 @@ def rows_and_options(draw: st.DrawFn) -> tuple[list[Row], dict[str, Any]]:
 
 def general(rows: list[Row], options: dict[str, Any]) -> list[dict[str, Any]]:
     """What the general algorithm builds for each row, without the per-shape shortcut."""
-    read = records_module._Options.read(options, "type")
+    read = records_module._Build.of(records_module.as_options(options), "type")
     return [
         records_module._build_record_generally(index, row, read, records_module.period_start(row.start_date))
         for index, row in enumerate(rows)
@@ -189,7 +191,8 @@ def test_streamed_options_equal_the_whole_sets() -> None:
 GA_DIMENSIONS = st.sampled_from(["date", "hour", "pagePath", "deviceCategory", "datetime", "x", "timeSpan"])
 GA_METRICS = st.sampled_from(["sessions", "users", "avgSessionDuration", "bounceRate", "timeSpan", "pageviews"])
 GA_DATES = st.sampled_from(["20240101", "20240102", "2024010", "not a date"])
-GA_NUMBERS = st.sampled_from(["0", "12", "3.5", "1e3", "", "abc", "1_000", "٣", "00"])
+# What the sources read metric text as (`ga_number`): ints and floats.
+GA_NUMBERS = st.sampled_from([0, 12, 3.5, 1000.0, 0.0, -1, 400])
 
 
 @st.composite
@@ -317,3 +320,33 @@ def test_digits_read_as_int_reads_them(digits: str) -> None:
 @pytest.mark.parametrize(("raw", "expected"), [("12", 12), ("-3", -3), ("1.5", 1.5), ("1e3", 1000.0), (" 7", 7)])
 def test_other_numbers_still_read_as_the_original_read_them(raw: str, expected: float) -> None:
     assert ga_number(raw) == expected and not math.isnan(ga_number(raw))
+
+
+BOUNCE_RATE = Field("bounceRate", "bounceRate", METRIC, scale=100)
+DECIMAL_TEXTS = st.one_of(
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.floats().map(repr),
+    st.integers(-(10**20), 10**20).map(str),
+    st.sampled_from(["0.4495", "1", "0", "-0", "1E+2", "1e-05", "0.1234567890123456789", " 7 ", "1_000", "abc", ""]),
+)
+
+
+@given(DECIMAL_TEXTS)
+def test_a_scaled_ga4_value_is_what_its_scaled_text_would_read_as(text: str) -> None:
+    # What the GA4 source did before reading values as numbers once: scale as a decimal, write
+    # the result out as text, read that text as the original read metric text.
+    def through_text() -> Any:
+        try:
+            scaled = str(Decimal(text) * BOUNCE_RATE.scale)
+        except ArithmeticError:
+            scaled = text
+        return ga_number(scaled)
+
+    def number(read: Any) -> tuple[str, Any]:
+        try:
+            value = read()
+        except CollectorError as error:
+            return "error", str(error)
+        return "ok", (type(value), repr(value))
+
+    assert number(lambda: scaled_number(BOUNCE_RATE, text)) == number(through_text)

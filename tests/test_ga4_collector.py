@@ -263,14 +263,14 @@ def test_list_items_are_ored(ga4_collector: Ga4Collector) -> None:
     ("query", "message"),
     [
         ({"segment": "sessions::condition::ga:pagePath=~/pay-online/vat"},
-         "query: key 'segment': 'sessions::condition::ga:pagePath=~/pay-online/vat': the GA4 Data API has no "
+         "key 'query.segment': 'sessions::condition::ga:pagePath=~/pay-online/vat': the GA4 Data API has no "
          "segments"),
-        ({"metrics": ["uniqueEvents"]}, "query: key 'metrics': 'uniqueEvents' has no GA4 equivalent"),
-        ({"dimensions": ["eventCategory"]}, "query: key 'dimensions': 'eventCategory' has no GA4 equivalent"),
+        ({"metrics": ["uniqueEvents"]}, "key 'query.metrics': 'uniqueEvents' has no GA4 equivalent"),
+        ({"dimensions": ["eventCategory"]}, "key 'query.dimensions': 'eventCategory' has no GA4 equivalent"),
         ({"filters": "ga:sessions>9,ga:pagePath==/a"},
-         "query: key 'filters': 'ga:sessions>9,ga:pagePath==/a' ORs the metric 'ga:sessions' with the dimension"),
-        ({"metrics": ["sesions"]}, "query: key 'metrics': 'sesions' is neither a metric of the GA4 Data API"),
-        ({"id": "properties/G-1234"}, "query: key 'id': expected a GA4 property such as 'properties/123456789'"),
+         "key 'query.filters': 'ga:sessions>9,ga:pagePath==/a' ORs the metric 'ga:sessions' with the dimension"),
+        ({"metrics": ["sesions"]}, "key 'query.metrics': 'sesions' is neither a metric of the GA4 Data API"),
+        ({"id": "properties/G-1234"}, "key 'query.id': expected a GA4 property such as 'properties/123456789'"),
     ],
 )
 def test_what_ga4_cannot_ask_is_refused_before_any_request(
@@ -414,8 +414,8 @@ def test_dry_run_collects_and_prints(ga4_collector: Ga4Collector) -> None:
         ({"metrics": ["sessions"]}, (), []),
         ({"metrics": ["uniqueEvents", "goal1Completions"], "dimensions": ["browserVersion"],
           "filters": ["eventCategory==pp"], "segment": "gaid::-3"}, (),
-         ["key 'segment'", "key 'metrics': 'uniqueEvents'", "key 'metrics': 'goal1Completions'",
-          "key 'dimensions': 'browserVersion'", "key 'filters': 'eventCategory'"]),
+         ["key 'query.segment'", "key 'query.metrics': 'uniqueEvents'", "key 'query.metrics': 'goal1Completions'",
+          "key 'query.dimensions': 'browserVersion'", "key 'query.filters': 'eventCategory'"]),
         ({"metrics": ["sessions"]}, ("-e", "2014-01-01"), ["--end was given without --start"]),
     ],
 )

@@ -61,9 +61,9 @@ def test_trending_asks_for_two_named_weeks(ga4_collector: Ga4Collector) -> None:
 @pytest.mark.parametrize(
     ("query", "problem"),
     [
-        ({**TRENDING, "segment": "gaid::-1"}, "query: key 'segment'"),
-        ({**TRENDING, "metric": "uniquePageviews"}, "query: key 'metrics': 'uniquePageviews' has no GA4 equivalent"),
-        ({**TRENDING, "dimensions": ["pageTitle"]}, "query: key 'dimensions': expected a list including"),
+        ({**TRENDING, "segment": "gaid::-1"}, "key 'query.segment'"),
+        ({**TRENDING, "metric": "uniquePageviews"}, "key 'query.metrics': 'uniquePageviews' has no GA4 equivalent"),
+        ({**TRENDING, "dimensions": ["pageTitle"]}, "key 'query.dimensions': expected a list including"),
     ],
 )
 def test_trending_refusals(ga4_collector: Ga4Collector, query: dict, problem: str) -> None:
@@ -124,9 +124,9 @@ def test_realtime_with_nobody_there_is_zero(ga4_collector: Ga4Collector) -> None
     ("query", "flags", "exit_code", "message"),
     [
         ({**REALTIME, "filters": "ga:pagePath=~^/make-a-sorn$"}, (), 2,
-         "query: key 'filters': 'ga:pagePath' has no GA4 equivalent: GA4's Realtime API has no page path"),
-        ({**REALTIME, "dimensions": "rt:deviceCategory"}, (), 2, "query: key 'dimensions': not accepted"),
-        ({**REALTIME, "metrics": "rt:activeUsers,rt:pageviews"}, (), 2, "query: key 'metrics': expected one metric"),
+         "key 'query.filters': 'ga:pagePath' has no GA4 equivalent: GA4's Realtime API has no page path"),
+        ({**REALTIME, "dimensions": "rt:deviceCategory"}, (), 2, "key 'query.dimensions': not accepted"),
+        ({**REALTIME, "metrics": "rt:activeUsers,rt:pageviews"}, (), 2, "key 'query.metrics': expected one metric"),
         ({**REALTIME, "metrics": "ga:sessions"}, (), 2, "'ga:sessions' is neither a metric of GA4's Realtime API"),
         (REALTIME, ("-s", "2014-01-01"), 1, "Cannot backfill realtime collectors"),
     ],
@@ -189,7 +189,7 @@ def test_content_table_with_a_ua_custom_dimension_is_refused(ga4_collector: Ga4C
         result = ga4_collector.run("ga.contrib.content.table", TABLE, options, *flags)
 
         assert result.exit_code == 2
-        assert "query: key 'filters': 'ga:dimension9' has no GA4 equivalent: UA custom dimensions and metrics are " \
+        assert "key 'query.filters': 'ga:dimension9' has no GA4 equivalent: UA custom dimensions and metrics are " \
                "numbered; GA4's are named" in result.stderr
     assert ga4_collector.api.requests == []
 
@@ -201,7 +201,7 @@ def test_content_table_check_reports_filterset_problems(ga4_collector: Ga4Collec
 
     assert result.exit_code == 2
     assert "names no department" in result.stderr
-    assert "query: key 'segment'" in result.stderr
+    assert "key 'query.segment'" in result.stderr
 
 
 def test_a_v3_query_still_goes_to_core_reporting(ga_collector: GaCollector, ga4_collector: Ga4Collector) -> None:

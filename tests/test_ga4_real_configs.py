@@ -31,7 +31,7 @@ PREFIX = "performanceplatform.collector."
 ID_KEYS = {"ga": "id", "ga.realtime": "ids", "ga.trending": "id", "ga.contrib.content.table": "id"}
 COLLECTED = "collected"
 
-# What a refusal says (after "query: key '<key>': '<name>' ...") → the reason counted below.
+# What a refusal says (after "key 'query.<key>': '<name>' ...") → the reason counted below.
 REASONS = {
     "the GA4 Data API has no segments": "segment",
     "the Data API reports 'browser' but not its version": "browserVersion",
@@ -161,6 +161,6 @@ def test_each_refusal_is_one_line_naming_the_key_before_any_request(outcomes: di
     for name, outcome in refused.items():
         assert outcome.exit_code == 2, name
         (line,) = outcome.stderr.strip().splitlines()
-        assert re.match(r"pp-collector: error: query: key '(id|ids|metrics|dimensions|filters|segment|sort)': ",
-                        line), (name, line)
+        keys = "id|ids|metrics|dimensions|filters|segment|sort"
+        assert re.match(rf"pp-collector: error: query file \S+: key 'query\.({keys})': ", line), (name, line)
         assert outcome.statuses == [], name

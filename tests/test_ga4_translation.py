@@ -13,9 +13,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from performanceplatform.collector.errors import ConfigurationError
-from performanceplatform.collector.ga.ga4.filters import split_unescaped, translate_filters, unescape
-from performanceplatform.collector.ga.ga4.names import DIMENSION, METRIC, resolve
-from performanceplatform.collector.ga.ga4.query import PAGE_SIZE, DateRange, ReportQuery
+from performanceplatform.collector.ga.data_api.filters import split_unescaped, translate_filters, unescape
+from performanceplatform.collector.ga.data_api.names import DIMENSION, METRIC, resolve
+from performanceplatform.collector.ga.data_api.query import PAGE_SIZE, DateRange, ReportQuery, translate
+from performanceplatform.collector.ga.query import GaQuery
+
+SOURCE = "query file q.json"
+
+
+def report_query(query: dict) -> ReportQuery:
+    return ReportQuery.of(GaQuery.from_config(query, source=SOURCE), source=SOURCE)
+
 
 PROPERTY = "properties/123"
 
@@ -203,7 +211,7 @@ def test_escaped_separators_round_trip(value: str) -> None:
 
 
 def test_a_whole_query() -> None:
-    query = ReportQuery.from_config({
+    query = report_query({
         "id": PROPERTY, "metrics": ["sessions", "users", "visitors"], "dimensions": ["deviceCategory", "pagePath"],
         "filters": "ga:pagePath=~^/vehicle-tax;ga:sessions>9", "sort": ["-sessions", "deviceCategory"],
         "maxResults": 20, "frequency": "daily",
@@ -229,8 +237,8 @@ def test_a_whole_query() -> None:
 
 
 def test_page_limits_follow_max_results() -> None:
-    capped = ReportQuery.from_config({"id": PROPERTY, "metrics": ["sessions"], "maxResults": 25_000})
-    uncapped = ReportQuery.from_config({"id": PROPERTY, "metrics": ["sessions"], "maxResults": 0})
+    capped = report_query({"id": PROPERTY, "metrics": ["sessions"], "maxResults": 25_000})
+    uncapped = report_query({"id": PROPERTY, "metrics": ["sessions"], "maxResults": 0})
     assert [capped.page_limit(read) for read in (0, 10_000, 20_000)] == [PAGE_SIZE, PAGE_SIZE, 5_000]
     assert (uncapped.max_results, uncapped.page_limit(0)) == (None, PAGE_SIZE)
 
@@ -239,13 +247,14 @@ def test_every_problem_is_listed_and_the_first_raised() -> None:
     query = {"id": PROPERTY, "metrics": ["uniqueEvents", "sessions"], "dimensions": ["browserVersion"],
              "segment": "gaid::-1", "sort": ["-pageviews"]}
 
-    problems = ReportQuery.problems(query)
+    problems = translate(GaQuery.from_config(query, source=SOURCE), source=SOURCE)[1]
 
-    assert [problem.key for problem in problems] == ["segment", "metrics", "dimensions", "sort"]
+    assert [problem.key for problem in problems] == ["query.segment", "query.metrics", "query.dimensions", "query.sort"]
+    assert all(str(problem).startswith(f"{SOURCE}: ") for problem in problems)
     assert "the GA4 Data API has no segments" in str(problems[0])
     assert "'-pageviews' sorts on a field the query does not ask for" in str(problems[3])
     with pytest.raises(ConfigurationError) as raised:
-        ReportQuery.from_config(query)
+        report_query(query)
     assert str(raised.value) == str(problems[0])
 
 
@@ -260,6 +269,6 @@ def test_every_problem_is_listed_and_the_first_raised() -> None:
 )
 def test_the_v3_checks_of_each_key_apply(query: dict, key: str, message: str) -> None:
     with pytest.raises(ConfigurationError) as raised:
-        ReportQuery.from_config(query)
-    assert raised.value.key == key
+        report_query(query)
+    assert raised.value.key == f"query.{key}"
     assert message in str(raised.value)

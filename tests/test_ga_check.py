@@ -13,13 +13,13 @@ from tests.support.google import GaCollector
     ("entrypoint", "query", "options", "flags", "problems"),
     [
         ("ga", {"id": "ga:1", "metrics": ["visits"]}, {}, (), []),
-        ("ga", {"id": "ga:1"}, {}, (), ["key 'metrics': expected at least one name"]),
+        ("ga", {"id": "ga:1"}, {}, (), ["key 'query.metrics': expected at least one name"]),
         ("ga", {"id": "ga:1", "metrics": ["visits"]}, {}, ("-e", "2014-01-01"), ["--end was given without --start"]),
         ("ga.realtime", {"ids": "ga:1", "metrics": "rt:activeUsers"}, {}, ("-s", "2014-01-01"),
          ["Cannot backfill realtime collectors"]),
-        ("ga.trending", {"id": "1", "metric": "pageviews"}, {}, (), ["key 'dimensions'"]),
+        ("ga.trending", {"id": "1", "metric": "pageviews"}, {}, (), ["key 'query.dimensions'"]),
         ("ga.contrib.content.table", {"id": "ga:1"}, {"filtersets": [["dimension9==<D1>"]]}, (),
-         ["'dimension9==<D1>' names no department", "key 'metrics'"]),
+         ["'dimension9==<D1>' names no department", "key 'query.metrics'"]),
     ],
 )
 def test_check_reports_each_problem(

@@ -7,19 +7,32 @@ import socket
 from collections.abc import Iterator
 from datetime import date
 
-import google.oauth2.credentials
 import pytest
 
+from performanceplatform.collector.context import RunContext
 from performanceplatform.collector.errors import ConfigurationError, FatalUpstreamError, RetryableError
-from performanceplatform.collector.ga.client import GoogleAnalyticsClient, api_root_from
-from performanceplatform.collector.ga.core import fetch_period, fetch_rows, next_page_parameters
-from performanceplatform.collector.ga.query import CoreQuery
+from performanceplatform.collector.ga.core_reporting.client import CoreReportingClient as GoogleAnalyticsClient
+from performanceplatform.collector.ga.core_reporting.pages import fetch_period, next_page_parameters
+from performanceplatform.collector.ga.core_reporting.query import CoreQuery
+from performanceplatform.collector.ga.google_api import api_root_from
+from performanceplatform.collector.ga.query import GaQuery
 from performanceplatform.collector.ga.statsd import StatsdCounter
+from performanceplatform.collector.periods import period_range
 from performanceplatform.collector.standins.google_analytics import GoogleAnalyticsStandIn
-from tests.support.google import GA_ACCESS_TOKEN
+from tests.support.google import GA_ACCESS_TOKEN, core_reporting_client
 
 START, END = date(2014, 10, 13), date(2014, 10, 19)
-QUERY = CoreQuery.from_config({"id": "ga:123", "metrics": ["visits"], "dimensions": ["pagePath"]})
+
+
+def core_query(query: dict) -> CoreQuery:
+    return CoreQuery.of(GaQuery.from_config(query, source="q"), source="q")
+
+
+def fetch_rows(client: GoogleAnalyticsClient, query: CoreQuery, start: date, end: date) -> list:
+    return [row for period in period_range(start, end, query.frequency) for row in fetch_period(client, query, *period)]
+
+
+QUERY = core_query({"id": "ga:123", "metrics": ["visits"], "dimensions": ["pagePath"]})
 
 
 def numbered_rows(count: int) -> list[list[str]]:
@@ -33,7 +46,7 @@ def test_reads_every_page_in_order(ga_api: GoogleAnalyticsStandIn, ga_client: Go
 
     assert [row["dimensions"]["pagePath"] for row in rows] == [f"/page/{n}" for n in range(1, 2501)]
     assert rows[0] == {
-        "metrics": {"visits": "1"},
+        "metrics": {"visits": 1},
         "dimensions": {"pagePath": "/page/1"},
         "start_date": START,
         "end_date": END,
@@ -47,7 +60,7 @@ def test_max_results_caps_the_rows_of_a_period(
     ga_api: GoogleAnalyticsStandIn, ga_client: GoogleAnalyticsClient
 ) -> None:
     ga_api.add_core_rows(numbered_rows(250))
-    capped = CoreQuery.from_config({"id": "ga:123", "metrics": ["visits"], "dimensions": ["pagePath"],
+    capped = core_query({"id": "ga:123", "metrics": ["visits"], "dimensions": ["pagePath"],
                                     "maxResults": 100})
 
     rows = fetch_period(ga_client, capped, START, END)
@@ -86,9 +99,9 @@ def test_one_log_line_per_request(
     ga_api: GoogleAnalyticsStandIn, ga_client: GoogleAnalyticsClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     ga_api.add_core_rows(numbered_rows(1500))
-    with caplog.at_level(logging.INFO, logger="performanceplatform.collector.ga.client"):
+    with caplog.at_level(logging.INFO, logger="performanceplatform.collector.ga.google_api"):
         fetch_period(ga_client, QUERY, START, END)
-    lines = [r.getMessage() for r in caplog.records if r.name == "performanceplatform.collector.ga.client"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "performanceplatform.collector.ga.google_api"]
     assert len(lines) == 2
     assert all(" -> 200 (" in line and "bytes received" in line and "/analytics/v3/data/ga?" in line
                for line in lines)
@@ -131,7 +144,7 @@ def test_403_insufficient_permissions_fails_at_once(
 def test_400_fails_at_once_with_googles_message(
     ga_api: GoogleAnalyticsStandIn, ga_client: GoogleAnalyticsClient
 ) -> None:
-    sorted_query = CoreQuery.from_config({"id": "ga:123", "metrics": ["visits"], "sort": ["-pageviews"]})
+    sorted_query = core_query({"id": "ga:123", "metrics": ["visits"], "sort": ["-pageviews"]})
 
     with pytest.raises(FatalUpstreamError) as raised:
         fetch_period(ga_client, sorted_query, START, END)
@@ -165,9 +178,7 @@ def test_dropped_connections_are_retried(ga_api: GoogleAnalyticsStandIn, ga_clie
 def test_every_request_has_a_timeout(ga_api: GoogleAnalyticsStandIn) -> None:
     ga_api.add_core_rows([["/a", "1"]])
     ga_api.delay_next(1.0)
-    client = GoogleAnalyticsClient.build(
-        google.oauth2.credentials.Credentials(token=GA_ACCESS_TOKEN), api_root=f"{ga_api.url}/", timeout=0.2
-    )
+    client = core_reporting_client(ga_api, timeout=0.2)
     with client:
         assert len(fetch_period(client, QUERY, START, END)) == 1
     assert [r.fault for r in ga_api.core_requests()] == ["delay", None]
@@ -208,11 +219,7 @@ def test_each_core_request_is_counted_in_statsd(
     ga_api.add_core_rows(numbered_rows(1500))
     ga_api.realtime_rows = [["3"]]
     ga_api.fail_next(503)  # a retried page is still one page
-    client = GoogleAnalyticsClient.build(
-        google.oauth2.credentials.Credentials(token=GA_ACCESS_TOKEN),
-        api_root=f"{ga_api.url}/",
-        statsd=StatsdCounter.from_environment(),
-    )
+    client = core_reporting_client(ga_api, statsd=StatsdCounter.from_environment())
     with client:
         fetch_period(client, QUERY, START, END)
         client.realtime_report({"ids": "ga:123", "metrics": "rt:activeUsers"})
@@ -241,8 +248,13 @@ def test_next_link_that_does_not_move_on_is_refused() -> None:
         next_page_parameters(current, "https://x/analytics/v3/data/ga?ids=ga:1&start-index=1001")
 
 
+def with_credentials(credentials: dict) -> RunContext:
+    data_set = {"url": "https://backdrop.example/data/g/t", "token": "t", "dry_run": True}
+    return RunContext.from_collector_arguments("ga", credentials, data_set, {}, None, None, None)
+
+
 def test_api_root_is_normalised_and_must_be_safe_for_the_token() -> None:
-    assert api_root_from({}) == "https://www.googleapis.com/"
-    assert api_root_from({"API_ROOT": "http://127.0.0.1:8080"}) == "http://127.0.0.1:8080/"
+    assert api_root_from(with_credentials({})) == "https://www.googleapis.com/"
+    assert api_root_from(with_credentials({"API_ROOT": "http://127.0.0.1:8080"})) == "http://127.0.0.1:8080/"
     with pytest.raises(ConfigurationError, match="plain http"):
-        api_root_from({"API_ROOT": "http://analytics.example.org/"})
+        api_root_from(with_credentials({"API_ROOT": "http://analytics.example.org/"}))

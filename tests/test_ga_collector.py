@@ -300,11 +300,11 @@ def test_sampled_data_is_logged_as_a_warning(ga_collector: GaCollector) -> None:
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ({"id": "ga:1"}, "query: key 'metrics': expected at least one name"),
-        ({"metrics": ["visits"]}, "query: key 'id'"),
+        ({"id": "ga:1"}, "key 'query.metrics': expected at least one name"),
+        ({"metrics": ["visits"]}, "key 'query.id'"),
         # A GA4 property goes to the Data API; what GA4 cannot ask is refused just as early.
-        ({"id": "properties/123", "metrics": ["visits"], "segment": "gaid::-1"}, "query: key 'segment'"),
-        ({"id": "ga:1", "metrics": ["visits"], "frequency": "yearly"}, "key 'frequency'"),
+        ({"id": "properties/123", "metrics": ["visits"], "segment": "gaid::-1"}, "key 'query.segment'"),
+        ({"id": "ga:1", "metrics": ["visits"], "frequency": "yearly"}, "key 'query.frequency'"),
     ],
 )
 def test_query_mistakes_are_usage_errors_before_any_request(

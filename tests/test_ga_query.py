@@ -7,13 +7,19 @@ from datetime import date
 import pytest
 
 from performanceplatform.collector.errors import ConfigurationError
-from performanceplatform.collector.ga.query import CoreQuery, prefix_ga
+from performanceplatform.collector.ga.core_reporting.query import CoreQuery
+from performanceplatform.collector.ga.query import GaQuery, prefix_ga
 
 WEEK = (date(2014, 10, 13), date(2014, 10, 19))
+SOURCE = "query file q.json"
+
+
+def core_query(query: dict) -> CoreQuery:
+    return CoreQuery.of(GaQuery.from_config(query, source=SOURCE), source=SOURCE)
 
 
 def parameters(query: dict) -> dict:
-    return CoreQuery.from_config(query).api_parameters(*WEEK)
+    return core_query(query).api_parameters(*WEEK)
 
 
 @pytest.mark.parametrize(
@@ -73,8 +79,8 @@ def test_empty_values_mean_not_given(empty: dict) -> None:
 
 
 def test_frequency_defaults_to_weekly() -> None:
-    assert CoreQuery.from_config({"id": "1", "metrics": ["m"]}).frequency == "weekly"
-    assert CoreQuery.from_config({"id": "1", "metrics": ["m"], "frequency": "daily"}).frequency == "daily"
+    assert core_query({"id": "1", "metrics": ["m"]}).frequency == "weekly"
+    assert core_query({"id": "1", "metrics": ["m"], "frequency": "daily"}).frequency == "daily"
 
 
 @pytest.mark.parametrize(
@@ -94,6 +100,13 @@ def test_frequency_defaults_to_weekly() -> None:
 )
 def test_mistakes_name_the_key(query: dict, key: str) -> None:
     with pytest.raises(ConfigurationError) as raised:
-        CoreQuery.from_config(query)
-    assert raised.value.key == key
-    assert repr(key) in str(raised.value)
+        core_query(query)
+    assert raised.value.key == f"query.{key}"
+    assert str(raised.value).startswith(f"{SOURCE}: key 'query.{key}': ")
+
+
+@pytest.mark.parametrize(("ids", "hint"), [("G-ABC123XYZ", "measurement id"), ("ga:abc", "expected a GA4 property")])
+def test_an_id_that_is_not_a_view_number_is_refused_saying_what_it_is(ids: str, hint: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        core_query({"id": ids, "metrics": ["visits"]})
+    assert hint in str(raised.value) and "properties/" in str(raised.value)

@@ -66,7 +66,7 @@ def test_missing_ids_is_a_usage_error(ga_collector: GaCollector) -> None:
     result = ga_collector.run("ga.realtime", {"metrics": "rt:activeUsers"})
 
     assert result.exit_code == 2
-    assert "key 'ids'" in result.stderr
+    assert "key 'query.ids'" in result.stderr
 
 
 def test_dry_run(ga_collector: GaCollector) -> None:

@@ -12,9 +12,11 @@ import pytest
 from googleapiclient.errors import HttpError
 
 from performanceplatform.collector.errors import CollectorError, FatalUpstreamError, RetryableError
+from performanceplatform.collector.ga.core_reporting.pages import page_from_response
+from performanceplatform.collector.ga.core_reporting.query import CoreQuery
 from performanceplatform.collector.ga.google_errors import classify_http_error, reason_and_message
-from performanceplatform.collector.ga.query import CoreQuery
-from performanceplatform.collector.ga.rows import page_from_response, record_rows
+from performanceplatform.collector.ga.query import GaQuery
+from performanceplatform.collector.ga.rows import record_rows
 from performanceplatform.collector.records import build_records
 
 
@@ -75,8 +77,11 @@ def test_reason_and_message(body: str, expected: tuple[str, str]) -> None:
     assert reason_and_message(body.encode(), "Reason Phrase") == expected
 
 
-QUERY = CoreQuery.from_config({"id": "ga:1", "metrics": ["visits", "avgSessionDuration"],
-                               "dimensions": ["date", "hour"]})
+def core_query(query: dict) -> CoreQuery:
+    return CoreQuery.of(GaQuery.from_config(query, source="q"), source="q")
+
+
+QUERY = core_query({"id": "ga:1", "metrics": ["visits", "avgSessionDuration"], "dimensions": ["date", "hour"]})
 
 
 def test_rows_follow_gapy() -> None:
@@ -86,7 +91,7 @@ def test_rows_follow_gapy() -> None:
     (row,) = page_from_response(response, QUERY, date(2013, 4, 1), date(2013, 4, 7))
 
     assert row == {
-        "metrics": {"visits": "12", "avgSessionDuration": "400.0"},
+        "metrics": {"visits": 12, "avgSessionDuration": 400.0},
         "dimensions": {"date": "20130402", "hour": "05", "datetime": datetime(2013, 4, 2, 5)},
         "start_date": date(2013, 4, 1),
         "end_date": date(2013, 4, 7),
@@ -97,7 +102,7 @@ def test_rows_follow_gapy() -> None:
 
 def test_no_rows_and_no_dimensions() -> None:
     assert list(page_from_response({}, QUERY, date(2013, 4, 1), date(2013, 4, 7))) == []
-    no_dimensions = CoreQuery.from_config({"id": "ga:1", "metrics": ["visits"]})
+    no_dimensions = core_query({"id": "ga:1", "metrics": ["visits"]})
     (row,) = page_from_response({"rows": [["3"]]}, no_dimensions, date(2013, 4, 1), date(2013, 4, 7))
     assert "dimensions" not in row
 

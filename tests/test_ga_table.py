@@ -7,6 +7,7 @@ import copy
 import pytest
 
 from performanceplatform.collector.ga.contrib.content import table
+from performanceplatform.collector.ga.contrib.content.filtersets import combined_filter
 from tests.support.cli import DEPARTMENT_CODES
 from tests.support.google import GaCollector
 
@@ -71,8 +72,8 @@ def test_the_callers_query_and_options_are_not_changed(ga_collector: GaCollector
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({}, "key 'filtersets': expected a list of filter lists"),
-        ({"filtersets": ["dimension9=~^<D1>"]}, "key 'filtersets': expected a list of filter lists"),
+        ({}, "key 'options.filtersets': expected a list of filter lists"),
+        ({"filtersets": ["dimension9=~^<D1>"]}, "key 'options.filtersets': expected a list of filter lists"),
         ({"filtersets": [[]]}, "a filterset is empty"),
         ({"filtersets": [["dimension9=~^<D1>"], ["dimension9==<D2>"]]}, "'dimension9==<D2>' names no department"),
     ],
@@ -88,6 +89,6 @@ def test_filterset_mistakes_are_usage_errors_before_any_request(
 
 
 def test_combined_filter() -> None:
-    assert table.combined_filter([], ["dimension9=~^<D1>"]) == "dimension9=~^<D1>"
-    assert table.combined_filter(None, ["a==1", "b==2"]) == "a==1;ga:b==2"
-    assert table.combined_filter("ga:a==1", ["ga:b==2"]) == "ga:a==1;ga:b==2"
+    assert combined_filter([], ["dimension9=~^<D1>"], source="q") == "dimension9=~^<D1>"
+    assert combined_filter(None, ["a==1", "b==2"], source="q") == "a==1;ga:b==2"
+    assert combined_filter("ga:a==1", ["ga:b==2"], source="q") == "ga:a==1;ga:b==2"

@@ -8,7 +8,8 @@ import pytest
 from freezegun import freeze_time
 
 from performanceplatform.collector.errors import ConfigurationError
-from performanceplatform.collector.ga.trending import TrendingWindow, trending_query
+from performanceplatform.collector.ga.core_reporting import CORE_REPORTING
+from performanceplatform.collector.ga.trends import TrendingQuery, TrendingWindow
 from tests.support.google import GaCollector
 
 QUERY = {"id": "53872948", "metric": "pageviews", "dimensions": ["pageTitle", "pagePath"],
@@ -116,15 +117,16 @@ def test_window() -> None:
 )
 def test_query_mistakes(query: dict, key: str) -> None:
     with pytest.raises(ConfigurationError) as raised:
-        trending_query(query)
-    assert raised.value.key == key
+        TrendingQuery.from_config(query, source="q")
+    assert raised.value.key == f"query.{key}"
 
 
 def test_query_is_not_mutated() -> None:
     query = {"id": "1", "metric": "pageviews", "dimensions": ["pageTitle", "pagePath"]}
-    metric, core_query = trending_query(query)
+    trending = TrendingQuery.from_config(query, source="q")
+    core_query = CORE_REPORTING.trending_report(trending, source="q")
     assert query["dimensions"] == ["pageTitle", "pagePath"]
-    assert (metric, core_query.dimensions) == ("pageviews", ("pageTitle", "pagePath", "day", "month", "year"))
+    assert (trending.metric, core_query.dimensions) == ("pageviews", ("pageTitle", "pagePath", "day", "month", "year"))
 
 
 @freeze_time("2014-02-12 01:00:00")

@@ -327,7 +327,7 @@ def test_what_the_readme_says_ga4_refuses_is_refused(
     query[key] = [*query[key], name]  # type: ignore[misc]
     exit_code, stderr = check_ga4(tmp_path, query)
     assert exit_code == 2
-    assert f"key '{key}': '{name}' has no GA4 equivalent" in stderr
+    assert f"key 'query.{key}': '{name}' has no GA4 equivalent" in stderr
 
 
 def test_a_segment_and_a_realtime_page_path_are_refused_for_ga4(
@@ -336,10 +336,10 @@ def test_a_segment_and_a_realtime_page_path_are_refused_for_ga4(
     monkeypatch.chdir(REPO_ROOT)
     exit_code, stderr = check_ga4(tmp_path, {"id": "properties/123456789", "metrics": ["sessions"],
                                              "segment": "sessions::condition::ga:pagePath=~/vat"})
-    assert (exit_code, "key 'segment'" in stderr) == (2, True)
+    assert (exit_code, "key 'query.segment'" in stderr) == (2, True)
     exit_code, stderr = check_ga4(tmp_path, {"ids": "properties/123456789", "metrics": "rt:activeUsers",
                                              "filters": "ga:pagePath=~^/carers-allowance"}, "ga.realtime")
-    assert (exit_code, "key 'filters'" in stderr) == (2, True)
+    assert (exit_code, "key 'query.filters'" in stderr) == (2, True)
 
 
 def test_the_ga4_names_the_readme_gives_are_the_ones_asked_for(

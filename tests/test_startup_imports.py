@@ -18,14 +18,14 @@ from tests.support.cli import DEPARTMENT_CODES, REPO_ROOT, ConfigFiles
 from tests.support.google import GA4_PROPERTY, Ga4Collector, GaCollector
 
 GOOGLE = ("google", "googleapiclient", "google_auth_httplib2", "httplib2", "oauth2client", "uritemplate")
-# What only GA rows and plugins need.
+# What only GA rows, mappings and plugins need.
 RECORD_BUILDING = (
     "performanceplatform.collector.records",
     "performanceplatform.collector.plugins",
     "performanceplatform.collector.py2compat",
-    "performanceplatform.collector.departments",
+    "performanceplatform.collector.ga.rows",
 )
-BACKFILLS = ("performanceplatform.collector.backfill", "performanceplatform.collector.streaming")
+BACKFILLS = ("performanceplatform.collector.backfill",)
 
 
 def modules_after(code: str) -> tuple[list[str], str]:
@@ -101,7 +101,7 @@ def test_importing_the_realtime_path_loads_no_google_no_record_builder_and_no_ba
         "import performanceplatform.collector.main, performanceplatform.collector.runner\n"
         "import performanceplatform.collector.ga.realtime"
     )
-    assert loaded(modules, (*GOOGLE, *RECORD_BUILDING, *BACKFILLS, "concurrent", "dateutil")) == []
+    assert loaded(modules, (*GOOGLE, *RECORD_BUILDING, *BACKFILLS, "dateutil")) == []
 
 
 def test_a_ga4_realtime_run_imports_the_google_client_but_no_record_builder_or_backfill(
@@ -144,7 +144,7 @@ def test_the_discovery_document_is_parsed_once_however_many_threads_build_a_clie
     _, printed = modules_after(
         "import threading\n"
         "import httplib2\n"
-        "from performanceplatform.collector.ga import client\n"
+        "from performanceplatform.collector.ga import google_api as client\n"
         "services = []\n"
         "def build():\n"
         "    services.append(client.build_service('analyticsdata', 'v1beta', httplib2.Http(), 'http://127.0.0.1:9/'))\n"

@@ -1,16 +1,14 @@
-"""The concurrency setting: how many periods a backfill fetches at once. One place reads it.
+"""How many periods a backfill fetches at once: the `--concurrency` setting and its limits.
 
-A collector's `main` has a fixed signature, so the CLI's `--concurrency` reaches collectors as the
-environment variable `PP_COLLECTOR_CONCURRENCY` (as `--department-codes` does), which they read
-with `concurrency_from_environment`. Nothing heavy is imported here: the CLI reads it on every run.
+The run context reads it once (`--concurrency`, else `PP_COLLECTOR_CONCURRENCY`, else 4) and
+collectors take it from there; an API with its own cap lowers it with `capped`. Nothing heavy is
+imported here: the CLI reads it on every run.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import re
-from collections.abc import Mapping
 
 from performanceplatform.collector.errors import ConfigurationError
 
@@ -30,18 +28,9 @@ def parse_concurrency(raw: str, *, source: str) -> int:
     return int(raw)
 
 
-def concurrency_from_environment(
-    environ: Mapping[str, str] | None = None, *, limit: int | None = None, what: str = ""
-) -> int:
-    """`PP_COLLECTOR_CONCURRENCY` (default 4), lowered to `limit` (an API's own cap) with a log line."""
-    environ = os.environ if environ is None else environ
-    raw = environ.get(CONCURRENCY_VARIABLE, "")
-    value = (
-        parse_concurrency(raw, source=f"environment variable {CONCURRENCY_VARIABLE}")
-        if raw.strip()
-        else DEFAULT_CONCURRENCY
-    )
-    if limit is not None and value > limit:
-        log.info("concurrency %d lowered to %d, the most %s allows", value, limit, what or "the API")
+def capped(concurrency: int, limit: int, what: str) -> int:
+    """`concurrency`, lowered to `limit` (an API's own cap on concurrent requests) with a log line."""
+    if concurrency > limit:
+        log.info("concurrency %d lowered to %d, the most %s allows", concurrency, limit, what)
         return limit
-    return value
+    return concurrency

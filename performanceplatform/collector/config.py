@@ -10,16 +10,19 @@ from __future__ import annotations
 import copy
 import json
 import re
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from performanceplatform.collector.errors import ConfigurationError
 
 ENTRYPOINT_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+# Backdrop's data-group and data-type names (Stagecraft's rule); nothing else may reach the push
+# URL's path, where a `/` or `..` would send the bearer token elsewhere.
+DATA_SET_NAME = re.compile(r"[a-z0-9_-]+", re.ASCII)
 CONFLICT_MARKERS = ("<<<<<<<", "=======", ">>>>>>>")
 
 
@@ -116,8 +119,8 @@ def parse_query_config(document: Mapping[str, Any], source: str, path: str | Non
         raise ConfigurationError(
             f"expected an object, found {_json_type(data_set)}", source=source, key="data-set"
         )
-    group = _required_string(data_set, "data-group", source, "data-set.data-group")
-    data_type = _required_string(data_set, "data-type", source, "data-set.data-type")
+    group = _data_set_name(data_set, "data-group", source)
+    data_type = _data_set_name(data_set, "data-type", source)
 
     if "query" not in document:
         raise ConfigurationError("missing; expected an object", source=source, key="query")
@@ -180,6 +183,17 @@ def _required_string(mapping: Mapping[str, Any], key: str, source: str, shown_ke
     return value
 
 
+def _data_set_name(data_set: Mapping[str, Any], key: str, source: str) -> str:
+    name = _required_string(data_set, key, source, f"data-set.{key}")
+    if not DATA_SET_NAME.fullmatch(name):
+        raise ConfigurationError(
+            f"expected a Backdrop name of lower-case letters, digits, '-' and '_', got {name!r}",
+            source=source,
+            key=f"data-set.{key}",
+        )
+    return name
+
+
 @dataclass(frozen=True)
 class BackdropConfig:
     base_url: str
@@ -188,7 +202,8 @@ class BackdropConfig:
     source: str
 
     def data_set_url(self, data_group: str, data_type: str) -> str:
-        return f"{self.base_url}/{data_group}/{data_type}"
+        """`<base>/<group>/<type>`; each name is quoted whole, so none can add to or leave the path."""
+        return f"{self.base_url}/{quote(data_group, safe='')}/{quote(data_type, safe='')}"
 
 
 def parse_backdrop_config(document: Mapping[str, Any], source: str) -> BackdropConfig:
@@ -231,19 +246,6 @@ def parse_token(document: Mapping[str, Any], source: str) -> str:
     return token
 
 
-def data_set_config(
-    backdrop: BackdropConfig, token: str, query: QueryConfig, *, dry_run: bool
-) -> dict[str, Any]:
-    """The dict every collector's `main` receives, exactly as the original built it."""
-    return {
-        "url": backdrop.data_set_url(query.data_group, query.data_type),
-        "token": token,
-        "data-group": query.data_group,
-        "data-type": query.data_type,
-        "dry_run": dry_run,
-    }
-
-
 def check_date_order(start_at: datetime | None, end_at: datetime | None) -> None:
     if start_at is None or end_at is None:
         return
@@ -258,24 +260,3 @@ def check_date_order(start_at: datetime | None, end_at: datetime | None) -> None
         raise ConfigurationError(
             f"--end {end_at.isoformat()} is before --start {start_at.isoformat()}"
         )
-
-
-# The credentials file of the collector running now. Collectors receive only its contents (the
-# `main` signature is fixed), yet their errors must name it.
-_credentials_path: str | None = None
-
-
-@contextmanager
-def credentials_file_named(path: str | None) -> Iterator[None]:
-    """While a collector runs or checks, `credentials_source()` names `path`."""
-    global _credentials_path
-    previous, _credentials_path = _credentials_path, path
-    try:
-        yield
-    finally:
-        _credentials_path = previous
-
-
-def credentials_source() -> str:
-    """How errors name the credentials file: `credentials file <path>`, when the CLI loaded one."""
-    return f"credentials file {_credentials_path}" if _credentials_path else "credentials file"

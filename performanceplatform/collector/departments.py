@@ -1,9 +1,9 @@
 """GOV.UK organisation codes (`<D1>`, `<EA570>` …) and the department slugs they stand for.
 
 The table is deployment data, not code: it is read from the JSON file (an object of code →
-slug) named by the environment variable `PP_COLLECTOR_DEPARTMENT_CODES`, which the CLI sets
-from `--department-codes`. Without a table, codes pass through unchanged, as unknown codes
-always did.
+slug) named by `--department-codes` or the environment variable `PP_COLLECTOR_DEPARTMENT_CODES`,
+once, by the run context loader, which hands it to the plugins and collectors that need it.
+Without a table, codes pass through unchanged, as unknown codes always did.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ ENV_VAR = "PP_COLLECTOR_DEPARTMENT_CODES"
 # The original's pattern, kept as it was: a code must open the value (`re.match`).
 _FIRST_CODE = re.compile(r"^(<[^>]+>).*$")
 
-_NO_TABLE: Mapping[str, str] = MappingProxyType({})
+NO_DEPARTMENTS: Mapping[str, str] = MappingProxyType({})
 
 
 def load_department_codes(path: str | os.PathLike[str]) -> Mapping[str, str]:
@@ -55,24 +55,18 @@ def _load(path: str) -> Mapping[str, str]:
     return MappingProxyType(table)
 
 
-def department_codes() -> Mapping[str, str]:
-    """The table named by `PP_COLLECTOR_DEPARTMENT_CODES`, or an empty one when it is unset."""
-    path = os.environ.get(ENV_VAR)
-    return load_department_codes(path) if path else _NO_TABLE
-
-
 def first_department_code(value: str) -> str | None:
     """The `<…>` code that opens `value` (`<D10><D9>` → `<D10>`), or None."""
     match = _FIRST_CODE.match(value)
     return match.group(1) if match else None
 
 
-def lookup_department(code: str) -> str:
+def lookup_department(code: str, table: Mapping[str, str]) -> str:
     """The slug for a code, or the code itself when the table does not know it."""
-    return department_codes().get(code, code)
+    return table.get(code, code)
 
 
-def department_for(value: str) -> str:
+def department_for(value: str, table: Mapping[str, str]) -> str:
     """The original's `try_get_department`: the first code of `value` if it opens with one,
     else the whole value; then its slug, if the table has one.
 
@@ -80,4 +74,4 @@ def department_for(value: str) -> str:
     `attorney-generals-office`).
     """
     code = first_department_code(value)
-    return lookup_department(value if code is None else code)
+    return lookup_department(value if code is None else code, table)

@@ -8,6 +8,8 @@ secret (see `redaction`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 EXIT_OK = 0
 EXIT_COLLECTION_FAILED = 1
 EXIT_USAGE = 2
@@ -113,3 +115,18 @@ class RunInterrupted(CollectorError):
         self.signal_number = signal_number
         self.exit_code = 128 + signal_number
         super().__init__(message)
+
+
+def problems_of(*steps: Callable[[], object]) -> list[str]:
+    """Run each step; the message of each `ConfigurationError` one raises is a problem.
+
+    For `--check`: each step is one thing a run checks before its first request, called exactly
+    as the run calls it, so that both report a problem in the same words.
+    """
+    problems = []
+    for step in steps:
+        try:
+            step()
+        except ConfigurationError as error:
+            problems.append(str(error))
+    return problems

@@ -32,7 +32,6 @@ from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import make_headers
 
 from performanceplatform.collector import __version__
-from performanceplatform.collector.concurrency import concurrency_from_environment
 from performanceplatform.collector.errors import (
     ConfigurationError,
     FatalUpstreamError,
@@ -271,9 +270,9 @@ class HttpClient:
         # A backfill's workers may all call one host at once. With block=False a request never
         # waits for a free connection: past `maxsize` at once it opens one more and closes it
         # afterwards, which urllib3 logs as a warning, so the pool is as large as the number of
-        # workers (`--concurrency`), and never smaller than requests' 10. Idle slots cost nothing.
-        if pool_size is None:
-            pool_size = max(DEFAULT_POOL_SIZE, concurrency_from_environment())
+        # workers (`--concurrency`, which the caller passes), and never smaller than requests' 10.
+        # Idle slots cost nothing.
+        pool_size = max(DEFAULT_POOL_SIZE, pool_size or 0)
         # Worked out once per URL: whether credentials may go there, and which pool serves it.
         self._secure_urls: set[str] = set()
         self._pools: dict[str, urllib3.HTTPConnectionPool] = {}

@@ -44,7 +44,7 @@ def level_from_environment(environ: Mapping[str, str] | None = None) -> int:
 
 
 @dataclass
-class RunContext(logging.Filter):
+class LogFields(logging.Filter):
     """Fields about the run that every JSON log line carries, filled in once the query is known."""
 
     entrypoint: str = "unknown"
@@ -109,7 +109,7 @@ class JsonLineHandler(AppendingFileHandler):
             self.handleError(record)
 
     def document(self, record: logging.LogRecord) -> dict[str, Any]:
-        context: RunContext | None = getattr(record, "run_context", None)
+        context: LogFields | None = getattr(record, "run_context", None)
         fields: dict[str, Any] = {
             "levelname": record.levelname,
             "name": record.name,
@@ -140,7 +140,7 @@ class JsonLineHandler(AppendingFileHandler):
 
 @dataclass
 class LoggingSetup:
-    context: RunContext
+    fields: LogFields
     handlers: list[logging.Handler]
     previous_level: int
 
@@ -154,7 +154,7 @@ class LoggingSetup:
 
 def configure(*, console: bool, log_dir: str | Path, level: int) -> LoggingSetup:
     """Attach this run's handlers to the root logger; `close()` removes them again."""
-    context = RunContext()
+    fields = LogFields()
     redacting = RedactingFilter()
     handlers: list[logging.Handler] = []
     if console:
@@ -177,7 +177,7 @@ def configure(*, console: bool, log_dir: str | Path, level: int) -> LoggingSetup
             ) from None
     root = logging.getLogger()
     for handler in handlers:
-        handler.addFilter(context)
+        handler.addFilter(fields)
         handler.addFilter(redacting)
         root.addHandler(handler)
     previous_level = root.level
@@ -185,4 +185,4 @@ def configure(*, console: bool, log_dir: str | Path, level: int) -> LoggingSetup
     # Libraries' own chatter (connection pools, discovery cache) is only wanted when debugging.
     for noisy in ("urllib3", "googleapiclient.discovery_cache", "google.auth"):
         logging.getLogger(noisy).setLevel(max(level, logging.INFO) if level > logging.DEBUG else level)
-    return LoggingSetup(context=context, handlers=handlers, previous_level=previous_level)
+    return LoggingSetup(fields=fields, handlers=handlers, previous_level=previous_level)

@@ -16,9 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from performanceplatform.collector import config as config_files
 from performanceplatform.collector.arguments import build_parser
-from performanceplatform.collector.concurrency import CONCURRENCY_VARIABLE, concurrency_from_environment
+from performanceplatform.collector.context import RunContext, load_context
 from performanceplatform.collector.errors import (
     EXIT_COLLECTION_FAILED,
     EXIT_OK,
@@ -27,17 +26,10 @@ from performanceplatform.collector.errors import (
     ConfigurationError,
     RunInterrupted,
 )
-from performanceplatform.collector.logging_setup import configure, level_from_environment
-from performanceplatform.collector.redaction import (
-    forget_all_secrets,
-    redact,
-    register_secret,
-    register_secrets_in,
-)
+from performanceplatform.collector.logging_setup import LogFields, configure, level_from_environment
+from performanceplatform.collector.redaction import forget_all_secrets, redact
 
 log = logging.getLogger("performanceplatform.collector")
-
-DEPARTMENT_CODES_VARIABLE = "PP_COLLECTOR_DEPARTMENT_CODES"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -53,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
     try:
         with _interruptible():
-            return _run(args, logging_setup.context)
+            return _run(args, logging_setup.fields)
     except RunInterrupted as error:
         log.error("%s", error)
         _report(error)
@@ -73,96 +65,64 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging_setup.close()
 
 
-def _run(args: Any, context: Any) -> int:
-    backdrop_document = config_files.load_json_file(args.performanceplatform, "Backdrop file")
-    backdrop = config_files.parse_backdrop_config(backdrop_document, f"Backdrop file {args.performanceplatform}")
-    token = config_files.parse_token(
-        config_files.load_json_file(args.token, "token file"), f"token file {args.token}"
+def _run(args: Any, log_fields: LogFields) -> int:
+    context = load_context(args)
+    log_fields.describe(
+        entrypoint=context.entrypoint,
+        data_group=context.data_set.data_group,
+        data_type=context.data_set.data_type,
+        query=context.query,
+        path=context.query_path,
     )
-    register_secret(token)
-    credentials = config_files.load_json_file(args.credentials, "credentials file")
-    register_secrets_in(credentials)
-    register_secret(backdrop.omniscient_api_token)
-    config_files.check_date_order(args.start_at, args.end_at)
-    if args.department_codes:
-        os.environ[DEPARTMENT_CODES_VARIABLE] = args.department_codes
-    # Collectors' `main` has a fixed signature, so settings reach them through the environment.
-    if args.concurrency is not None:
-        os.environ[CONCURRENCY_VARIABLE] = str(args.concurrency)
+    log.info("%s logging started", context.entrypoint)
 
-    if args.query is not None:
-        query_document = config_files.load_json_file(args.query, "query file")
-        query = config_files.parse_query_config(query_document, f"query file {args.query}", path=args.query)
-    else:
-        from performanceplatform.collector.stagecraft import fetch_collector_query
-
-        query = fetch_collector_query(backdrop, args.collector_slug)
-
-    context.describe(
-        entrypoint=query.entrypoint,
-        data_group=query.data_group,
-        data_type=query.data_type,
-        query=query.query,
-        path=query.path,
-    )
-    log.info("%s logging started", query.entrypoint)
-
-    if os.environ.get("DISABLE_COLLECTORS") == "true":
+    if os.environ.get("DISABLE_COLLECTORS", "").strip().lower() == "true":
         log.info(
             "Collector %s NOT run with the following %r",
-            query.entrypoint,
+            context.entrypoint,
             {
-                "start_at": args.start_at,
-                "end_at": args.end_at,
+                "start_at": context.start_at,
+                "end_at": context.end_at,
                 "query": {
-                    "data-set": {"data-group": query.data_group, "data-type": query.data_type},
-                    "query": query.query,
-                    "options": query.options,
+                    "data-set": {"data-group": context.data_set.data_group, "data-type": context.data_set.data_type},
+                    "query": dict(context.query),
+                    "options": dict(context.options.raw),
                 },
             },
         )
         return EXIT_OK
 
-    from performanceplatform.collector.runner import load_entrypoint, run_collector
+    from performanceplatform.collector import runner
 
-    concurrency_from_environment()  # a bad PP_COLLECTOR_CONCURRENCY fails here, before any request
-    collector_main = load_entrypoint(query.entrypoint, query.source)
-    data_set_config = config_files.data_set_config(backdrop, token, query, dry_run=args.dry_run)
-    with _one_run_per_query(args, query) as holding:
+    collector = runner.load_collector(context.entrypoint, context.query_source)
+    with _one_run_per_query(args, context) as holding:
         if not holding:
             return EXIT_OK
-        with config_files.credentials_file_named(args.credentials):
-            run_collector(
-                collector_main,
-                credentials=credentials,
-                data_set_config=data_set_config,
-                query=query,
-                start_at=args.start_at,
-                end_at=args.end_at,
-            )
-    log.info("Collection into %s/%s finished", query.data_group, query.data_type)
+        runner.run(collector, context)
+    log.info("Collection into %s finished", context.data_set.name)
     return EXIT_OK
 
 
 @contextmanager
-def _one_run_per_query(args: Any, query: Any) -> Iterator[bool]:
+def _one_run_per_query(args: Any, context: RunContext) -> Iterator[bool]:
     """Hold this query's lock for the run; a dry run pushes nothing, so it needs none."""
-    if args.dry_run:
+    if context.dry_run:
         yield True
         return
     from performanceplatform.collector.locking import exclusive_run, lock_path
 
     lock_dir = Path(args.lock_dir) if args.lock_dir else Path(args.log_dir).parent / "lock"
-    identity = os.path.abspath(query.path) if query.path else f"stagecraft:{args.collector_slug}"
-    path = lock_path(lock_dir, query.data_group, query.data_type, identity)
+    identity = os.path.abspath(context.query_path) if context.query_path else f"stagecraft:{args.collector_slug}"
+    data_set = context.data_set
+    path = lock_path(lock_dir, data_set.data_group, data_set.data_type, identity)
     with exclusive_run(path, args.lock_wait) as holding:
         if not holding:
             log.warning(
                 "Another run of %s into %s/%s is still running (lock %s held for over %.0f s); "
                 "leaving it to finish",
                 identity,
-                query.data_group,
-                query.data_type,
+                data_set.data_group,
+                data_set.data_type,
                 path,
                 args.lock_wait,
             )

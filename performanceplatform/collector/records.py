@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -37,7 +36,8 @@ from types import MappingProxyType
 from typing import Any
 
 from .errors import CollectorError, ConfigurationError
-from .plugins import Plugin, Record, needs_whole_set, parse_plugins, run_plugins
+from .options import MultiValueMapping, Options, parse_options
+from .plugins import Plugin, Record, needs_whole_set, run_plugins
 from .py2compat import id_timestamp, py2_dict_order, py2_unicode, value_id
 
 __all__ = [
@@ -46,24 +46,17 @@ __all__ = [
     "RowBatch",
     "apply_options",
     "build_records",
-    "convert_duration",
-    "convert_metric",
-    "ga_field_order",
-    "ga_fields",
-    "ga_number",
-    "gapy_datetime",
-    "gapy_dimensions",
     "period_start",
-    "plugins_need_whole_set",
     "stream_options",
     "stream_records",
     "value_id",
 ]
 
+# What the builder accepts as options: typed, or a query file's `options` object, as the original's
+# collectors passed it.
+OptionsLike = Options | Mapping[str, Any] | None
 # Row shapes remembered per run (`_Shape`); a query has one, or a few.
 _MAX_SHAPES = 1024
-# `\d` is ASCII-only here, as in Python 2's byte-string pattern.
-_MULTI_VALUE = re.compile(r"^(.*)_(\d*)$", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -115,115 +108,107 @@ class RowBatch:
 
 
 @dataclass(frozen=True)
-class _MultiValue:
-    mapping_key: str
-    source: str
-    position: int | None  # None: an index too long to ever exist
-    target: str
+class _Build:
+    """What building a run's records needs: its options, the records' `dataType`, and the key
+    orders worked out per row shape (see `_Shape`), filled as shapes are met."""
 
-
-@dataclass(frozen=True)
-class _Options:
+    options: Options
     data_type: Any
-    mappings: Mapping[str, str]
-    multi_values: tuple[_MultiValue, ...]
-    id_mapping: tuple[str, ...] | None
-    additional_fields: Mapping[str, Any]
-    plugins: tuple[Plugin, ...]
-    # Key orders worked out per row shape (see `_Shape`); filled as shapes are met.
     shapes: dict[tuple[tuple[str, ...], tuple[str, ...]], _Shape] = field(
         default_factory=dict, compare=False, repr=False
     )
 
     @classmethod
-    def read(cls, options: Mapping[str, Any] | None, data_type: str | None) -> _Options:
-        options = _as_mapping(options)
-        chosen = options.get("dataType", data_type)
+    def of(cls, options: Options, data_type: str | None) -> _Build:
+        chosen = options.data_type if options.data_type is not None else data_type
         if chosen is None:
             raise ConfigurationError(
                 "no data type: the data-set has no data-type and options.dataType is not set",
                 key="dataType",
             )
-        mappings = _mappings(options.get("mappings"))
-        return cls(
-            data_type=chosen,
-            mappings=mappings,
-            multi_values=_multi_values(mappings),
-            id_mapping=_id_mapping(options.get("idMapping")),
-            additional_fields=_additional_fields(options),
-            plugins=tuple(parse_plugins(options.get("plugins"))),
-        )
+        return cls(options, chosen)
+
+    @property
+    def mappings(self) -> Mapping[str, str]:
+        return self.options.mappings
+
+    @property
+    def multi_values(self) -> tuple[MultiValueMapping, ...]:
+        return self.options.multi_values
+
+    @property
+    def id_mapping(self) -> tuple[str, ...] | None:
+        return self.options.id_mapping
+
+    @property
+    def additional_fields(self) -> Mapping[str, Any]:
+        return self.options.additional_fields
 
 
-def build_records(
-    rows: Iterable[Row], options: Mapping[str, Any] | None, data_type: str | None
-) -> list[Record]:
+def build_records(rows: Iterable[Row], options: OptionsLike, data_type: str | None) -> list[Record]:
     """The records for `rows`, as the original's `DataParser(rows, options, data_type)` made
-    them; `options` is the query's `options` (`dataType` overrides `data_type`)."""
-    read = _Options.read(options, data_type)
-    return run_plugins(read.plugins, _build_batch(rows, read, 0))
+    them (`options.dataType` overrides `data_type`)."""
+    options = as_options(options)
+    build = _Build.of(options, data_type)
+    return run_plugins(options.plugins, _build_batch(rows, build, 0))
 
 
 def stream_records(
-    batches: Iterable[Iterable[Row]], options: Mapping[str, Any] | None, data_type: str | None
+    batches: Iterable[Iterable[Row]], options: OptionsLike, data_type: str | None
 ) -> Iterator[Record]:
     """`build_records` of all the batches' rows, built and yielded a batch (a period) at a time.
 
-    The options are read at once, so a mistake in them fails before any batch is fetched. Only
-    for options whose plugins work record by record (`plugins_need_whole_set` is false).
+    Only for options whose plugins work record by record (not `options.whole_set_first`'s).
     """
-    read = _Options.read(options, data_type)
-    _require_record_by_record(read.plugins)
-    return _streamed_records(batches, read)
+    options = as_options(options)
+    build = _Build.of(options, data_type)
+    _require_record_by_record(options.plugins)
+    return _streamed_records(batches, build)
 
 
-def apply_options(
-    records: Iterable[Record], options: Mapping[str, Any] | None
-) -> list[Record]:
+def apply_options(records: Iterable[Record], options: OptionsLike) -> list[Record]:
     """`additionalFields` under each record's own fields, then the plugins, for collectors that
-    build records themselves (Pingdom). The caller's records are not modified."""
-    if not options:
+    build records themselves (Pingdom, realtime). The caller's records are not modified."""
+    options = as_options(options)
+    if not options.changes_records:
         return list(records)
-    options = _as_mapping(options)
-    additional = _additional_fields(options)
-    plugins = parse_plugins(options.get("plugins"))
-    return run_plugins(plugins, [{**additional, **record} for record in records])
+    additional = options.additional_fields
+    return run_plugins(options.plugins, [{**additional, **record} for record in records])
 
 
-def stream_options(batches: Iterable[Iterable[Record]], options: Mapping[str, Any] | None) -> Iterator[Record]:
+def stream_options(batches: Iterable[Iterable[Record]], options: OptionsLike) -> Iterator[Record]:
     """`apply_options` of all the batches' records, a batch at a time (see `stream_records`)."""
-    options = _as_mapping(options)
-    additional = _additional_fields(options)
-    plugins = parse_plugins(options.get("plugins"))
-    _require_record_by_record(plugins)
-    return _streamed_options(batches, additional, plugins)
+    options = as_options(options)
+    _require_record_by_record(options.plugins)
+    return _streamed_options(batches, options)
 
 
-def plugins_need_whole_set(options: Mapping[str, Any] | None) -> bool:
-    """Whether the plugins of `options` must see every record at once (ComputeRank, AggregateKey)."""
-    return needs_whole_set(parse_plugins(_as_mapping(options).get("plugins")))
+def as_options(options: OptionsLike) -> Options:
+    """Typed options, from a query file's `options` object (a contributed collector's) or as they are."""
+    if isinstance(options, Options):
+        return options
+    return parse_options(options)
 
 
-def _require_record_by_record(plugins: Iterable[Plugin]) -> None:
-    if needs_whole_set(list(plugins)):
+def _require_record_by_record(plugins: Sequence[Plugin]) -> None:
+    if needs_whole_set(plugins):
         raise ValueError("a plugin needs the whole set of records: build them with build_records")
 
 
-def _streamed_records(batches: Iterable[Iterable[Row]], read: _Options) -> Iterator[Record]:
+def _streamed_records(batches: Iterable[Iterable[Row]], build: _Build) -> Iterator[Record]:
     index = 0
     for batch in batches:
-        records = _build_batch(batch, read, index)
-        yield from run_plugins(read.plugins, records, index)
+        records = _build_batch(batch, build, index)
+        yield from run_plugins(build.options.plugins, records, index)
         index += len(records)
 
 
-def _streamed_options(
-    batches: Iterable[Iterable[Record]], additional: Mapping[str, Any], plugins: list[Plugin]
-) -> Iterator[Record]:
+def _streamed_options(batches: Iterable[Iterable[Record]], options: Options) -> Iterator[Record]:
     index = 0
+    additional = options.additional_fields
     for batch in batches:
-        records = [{**additional, **record} for record in batch] if additional or plugins else list(batch)
-        yield from run_plugins(plugins, records, index)
+        records = [{**additional, **record} for record in batch] if options.changes_records else list(batch)
+        yield from run_plugins(options.plugins, records, index)
         index += len(records)
 
 
@@ -270,7 +255,7 @@ class _Shape:
     additional_values: tuple[Any, ...]
 
     @classmethod
-    def of(cls, options: _Options, dimensions: tuple[str, ...], fields: tuple[str, ...]) -> _Shape:
+    def of(cls, options: _Build, dimensions: tuple[str, ...], fields: tuple[str, ...]) -> _Shape:
         names = [("_timestamp", "dataType"), tuple(options.additional_fields), dimensions, fields]
         symbolic = [{key: (number, key) for key in keys} for number, keys in enumerate(names)]
         record = _apply_mappings(_merge(symbolic), options, 0)
@@ -288,7 +273,7 @@ class _Shape:
         )
 
     def records(
-        self, options: _Options, rows: Iterable[tuple[date, Sequence[Any], Sequence[Any]]], first_index: int
+        self, options: _Build, rows: Iterable[tuple[date, Sequence[Any], Sequence[Any]]], first_index: int
     ) -> list[Record]:
         """The records of `rows` (start date, dimension values, field values), numbered from `first_index`."""
         keys, values, id_values = self.keys, self.values, self.id_values
@@ -355,7 +340,7 @@ def _cached_datetime_text(value: datetime, tzinfo: Any, fold: int) -> str:
     return py2_unicode(value)
 
 
-def _build_batch(rows: Iterable[Row], options: _Options, first_index: int) -> list[Record]:
+def _build_batch(rows: Iterable[Row], options: _Build, first_index: int) -> list[Record]:
     """The records of `rows` (a `RowBatch`, or any `Row`s), numbered from `first_index`."""
     if isinstance(rows, RowBatch) and not options.multi_values:
         shape = _shape(options, rows.dimension_names, rows.field_names)
@@ -364,7 +349,7 @@ def _build_batch(rows: Iterable[Row], options: _Options, first_index: int) -> li
     return [_build_record(index, row, options) for index, row in enumerate(rows, start=first_index)]
 
 
-def _shape(options: _Options, dimensions: tuple[str, ...], fields: tuple[str, ...]) -> _Shape | None:
+def _shape(options: _Build, dimensions: tuple[str, ...], fields: tuple[str, ...]) -> _Shape | None:
     """The shape of rows with these names; None when too many shapes have been met already."""
     signature = (dimensions, fields)
     shape = options.shapes.get(signature)
@@ -376,7 +361,7 @@ def _shape(options: _Options, dimensions: tuple[str, ...], fields: tuple[str, ..
     return shape
 
 
-def _build_record(index: int, row: Row, options: _Options) -> Record:
+def _build_record(index: int, row: Row, options: _Build) -> Record:
     if not options.multi_values:
         dimensions, fields = row.dimensions, row.fields
         shape = _shape(options, tuple(dimensions), tuple(fields))
@@ -396,7 +381,7 @@ def _merge(sources: Iterable[Mapping[str, Any]]) -> Record:
     return merged
 
 
-def _build_record_generally(index: int, row: Row, options: _Options, timestamp: datetime) -> Record:
+def _build_record_generally(index: int, row: Row, options: _Build, timestamp: datetime) -> Record:
     base = {"_timestamp": timestamp, "dataType": options.data_type}
     merged = _merge((base, options.additional_fields, row.dimensions, row.fields))
     record = _apply_mappings(merged, options, index)
@@ -406,7 +391,7 @@ def _build_record_generally(index: int, row: Row, options: _Options, timestamp: 
     return record
 
 
-def _apply_mappings(merged: Record, options: _Options, index: int) -> Record:
+def _apply_mappings(merged: Record, options: _Build, index: int) -> Record:
     # The original rebuilt the dict even without mappings, which reorders it in Python 2.
     renamed: Record = {}
     for key in py2_dict_order(merged):
@@ -433,7 +418,7 @@ def _apply_mappings(merged: Record, options: _Options, index: int) -> Record:
 
 
 def _id_string(
-    record: Record, row: Row, timestamp: datetime, options: _Options, index: int
+    record: Record, row: Row, timestamp: datetime, options: _Build, index: int
 ) -> str:
     if options.id_mapping is not None:
         return _mapped_id(record, options, index)
@@ -446,7 +431,7 @@ def _id_string(
     return "_".join(parts)
 
 
-def _mapped_id(record: Record, options: _Options, index: int) -> str:
+def _mapped_id(record: Record, options: _Build, index: int) -> str:
     """The id string `idMapping` makes: the named fields' values, run together."""
     assert options.id_mapping is not None
     human = "".join(py2_unicode(record.get(key, "")) for key in options.id_mapping)
@@ -457,155 +442,3 @@ def _mapped_id(record: Record, options: _Options, index: int) -> str:
             f"(missing: {missing or 'none'}; record fields: {sorted(record)})"
         )
     return human
-
-
-def _as_mapping(options: object) -> Mapping[str, Any]:
-    if options is None:
-        return {}
-    if not isinstance(options, Mapping):
-        raise ConfigurationError(f"options must be an object, not {options!r}", key="options")
-    return options
-
-
-def _mappings(value: object) -> Mapping[str, str]:
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping) or not all(
-        isinstance(target, str) for target in value.values()
-    ):
-        raise ConfigurationError(
-            f"must be an object of field name to new field name, not {value!r}", key="mappings"
-        )
-    return dict(value)
-
-
-def _multi_values(mappings: Mapping[str, str]) -> tuple[_MultiValue, ...]:
-    found = []
-    for mapping_key in py2_dict_order(mappings):
-        match = _MULTI_VALUE.search(mapping_key)
-        if not match:
-            continue
-        source, digits = match.groups()
-        if not digits:
-            raise ConfigurationError(
-                f"{mapping_key!r} ends in '_' with no index: write {source + '_0'!r} for the "
-                f"first ':'-separated part of {source!r}, or rename the key",
-                key="mappings",
-            )
-        significant = digits.lstrip("0")
-        position = int(significant or "0") if len(significant) <= 18 else None
-        found.append(_MultiValue(mapping_key, source, position, mappings[mapping_key]))
-    return tuple(found)
-
-
-def _id_mapping(value: object) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    keys = [value] if isinstance(value, str) else value
-    if not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
-        raise ConfigurationError(
-            f"must be a field name or a list of field names, not {value!r}", key="idMapping"
-        )
-    if not keys:
-        raise ConfigurationError("is empty, which would give every record an empty _id",
-                                 key="idMapping")
-    return tuple(keys)
-
-
-def _additional_fields(options: Mapping[str, Any]) -> Mapping[str, Any]:
-    value = options.get("additionalFields")
-    if value is None:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ConfigurationError(f"must be an object, not {value!r}", key="additionalFields")
-    return value
-
-
-# --- Google Analytics rows (`ga/core.py`, gapy) ---------------------------------------------
-
-
-def ga_number(raw: object) -> int | float:
-    """The original's `try_number`: `int(raw)`, else `float(raw)`; numbers too (400.0 → 400)."""
-    if type(raw) is str and raw.isascii() and raw.isdigit():
-        return int(raw)  # what GA sends nearly always: ASCII digits, which int() always reads
-    if isinstance(raw, str) and "_" in raw:
-        # Python 3 reads "1_000" as a number; Python 2 did not.
-        raise CollectorError(f"Google Analytics sent a metric value that is not a number: {raw!r}")
-    for cast in (int, float):
-        try:
-            return cast(raw)  # type: ignore[call-overload,no-any-return]
-        except ValueError:
-            continue
-        except (TypeError, OverflowError):
-            break
-    raise CollectorError(f"Google Analytics sent a metric value that is not a number: {raw!r}")
-
-
-def convert_duration(name: str, value: Any) -> Any:
-    """`avgSessionDuration` from seconds to milliseconds (times 1000) when truthy; exactly that key."""
-    if name == "avgSessionDuration" and value:
-        return value * 1000
-    return value
-
-
-def convert_metric(name: str, raw: object) -> int | float:
-    """A GA metric value as the original stored it: `ga_number`, then `convert_duration`."""
-    return convert_duration(name, ga_number(raw))  # type: ignore[no-any-return]
-
-
-def ga_fields(metrics: Mapping[str, object], time_span: str) -> dict[str, Any]:
-    """A GA row's `Row.fields`: its metrics converted, then `timeSpan` (day/week/month).
-
-    `metrics` maps the names as written in the query, in query order, to the raw values. The
-    result iterates in the order the original built its dict in: it copied gapy's metrics dict
-    (itself filled in query order) twice before adding `timeSpan`.
-    """
-    conversion_order, field_order = _ga_field_orders(tuple(metrics))
-    converted = {name: convert_metric(name, metrics[name]) for name in conversion_order}
-    fields: dict[str, Any] = {name: converted[name] for name in field_order}
-    fields["timeSpan"] = time_span
-    return fields
-
-
-def ga_field_order(names: tuple[str, ...]) -> tuple[str, ...]:
-    """The order of a GA row's metrics in its `Row.fields` (before `timeSpan`), as `ga_fields` has it."""
-    return _ga_field_orders(names)[1]
-
-
-@functools.lru_cache(maxsize=1024)
-def _ga_field_orders(names: tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    # The two orders `ga_fields` copies the metrics in: the same for every row of a query.
-    conversion_order = tuple(py2_dict_order(names))
-    return conversion_order, tuple(py2_dict_order(conversion_order))
-
-
-def gapy_dimensions(names: Iterable[str], values: Iterable[str]) -> dict[str, Any]:
-    """A GA row's `Row.dimensions`, as gapy built them: names (as written in the query) zipped
-    with the row's values, plus a naive `datetime` from `date` (and `hour`) when there is a
-    dimension called exactly `date`."""
-    dimensions: dict[str, Any] = dict(zip(names, values, strict=False))
-    if "date" in dimensions:
-        dimensions["datetime"] = gapy_datetime(dimensions["date"], dimensions.get("hour", _NO_HOUR))
-    return dimensions
-
-
-_NO_HOUR = object()
-
-
-def gapy_datetime(date_value: Any, hour_value: Any = _NO_HOUR) -> datetime:
-    """gapy's naive `datetime` dimension: from `YYYYMMDD`, or `YYYYMMDDHH` with an `hour` dimension."""
-    try:
-        if hour_value is _NO_HOUR:
-            return _parse_gapy_datetime(date_value, "%Y%m%d")
-        return _parse_gapy_datetime(date_value + hour_value, "%Y%m%d%H")
-    except (TypeError, ValueError):
-        hour = "" if hour_value is _NO_HOUR else hour_value
-        raise CollectorError(
-            f"Google Analytics sent a date dimension that is not YYYYMMDD(+HH): {date_value!r} {hour!r}"
-        ) from None
-
-
-@functools.lru_cache(maxsize=4096)
-def _parse_gapy_datetime(text: str, pattern: str) -> datetime:
-    # A period's rows share a handful of dates; strptime is slow enough to matter at a million rows.
-    return datetime.strptime(text, pattern)

@@ -1,7 +1,12 @@
-"""Finds a query's collector and runs it.
+"""Finds a query's collector and runs it with the run context.
 
-An entrypoint is any importable module with a `main(credentials, data_set_config, query, options,
-start_at, end_at)`, so a contributor's collector can live in a package of its own.
+An entrypoint is any importable module. A built-in collector (and any contributed one that
+wants it) offers `collect(context)`, marked with `@takes_run_context`, and `check(context)`
+returning the problems `--check` reports. A contributed module may instead keep the original's
+`main(credentials, data_set_config, query, options, start_at, end_at)` and, optionally,
+`check(credentials, query, options, start_at, end_at)`: the runner calls those with private
+copies of the context's parts, so a contributor's package written for the original works as it is.
+Built-in collectors also expose such a `main` (`legacy_main`), for code that calls them directly.
 """
 
 from __future__ import annotations
@@ -12,10 +17,12 @@ import importlib
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from types import ModuleType
+from typing import Any, TypeVar
 
-from performanceplatform.collector.config import QueryConfig
+from performanceplatform.collector.context import RunContext
 from performanceplatform.collector.errors import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -27,17 +34,78 @@ KNOWN_ENTRYPOINTS = (
     "performanceplatform.collector.ga.contrib.content.table",
     "performanceplatform.collector.pingdom",
 )
-
-CollectorMain = Callable[..., Any]
+RUN_CONTEXT_MARK = "takes_run_context"
 # Allocations between collections of the youngest generation while a collector runs (see
 # `_long_lived_objects_left_alone`); CPython's default is 700.
 YOUNG_GENERATION_THRESHOLD = 10_000
 
+Collect = Callable[[RunContext], Any]
+F = TypeVar("F", bound=Callable[..., Any])
 
-def load_entrypoint(entrypoint: str, source: str) -> CollectorMain:
-    """Import `entrypoint` and return its `main`, or explain why it cannot be run."""
+
+def takes_run_context(function: F) -> F:
+    """Mark a collector's `collect` (or `check`) as taking the `RunContext`."""
+    setattr(function, RUN_CONTEXT_MARK, True)
+    return function
+
+
+def legacy_main(entrypoint: str, collect: Collect) -> Callable[..., None]:
+    """The original's six-argument `main` for a collector that takes the run context."""
+
+    def main(
+        credentials: Any,
+        data_set_config: Any,
+        query: Any,
+        options: Any,
+        start_at: datetime | None,
+        end_at: datetime | None,
+    ) -> None:
+        collect(
+            RunContext.from_collector_arguments(
+                entrypoint, credentials, data_set_config, query, options, start_at, end_at
+            )
+        )
+
+    main.__doc__ = f"`{entrypoint}` called as the original called collectors (see `runner`)."
+    return main
+
+
+@dataclass(frozen=True)
+class Collector:
+    """A loaded entrypoint: how to run it and how to check a query for it, both with the context."""
+
+    entrypoint: str
+    collect: Collect
+    check: Callable[[RunContext], list[str]] | None
+
+
+def load_collector(entrypoint: str, source: str) -> Collector:
+    """Import `entrypoint` and wrap what it offers, or explain why it cannot be run."""
+    module = _import(entrypoint, source)
+    collect = getattr(module, "collect", None)
+    check = getattr(module, "check", None)
+    if callable(collect) and getattr(collect, RUN_CONTEXT_MARK, False):
+        return Collector(entrypoint, collect, check if callable(check) else None)
+    main = getattr(module, "main", None)
+    if not callable(main):
+        raise ConfigurationError(
+            f"{entrypoint!r} has no main(credentials, data_set_config, query, options, start_at, "
+            f"end_at) function; known entrypoints: {', '.join(KNOWN_ENTRYPOINTS)}",
+            source=source,
+            key="entrypoint",
+        )
+    return Collector(entrypoint, _six_argument_collect(main), _five_argument_check(check) if callable(check) else None)
+
+
+def run(collector: Collector, context: RunContext) -> Any:
+    log.info("Running collection into %s", context.data_set.name)
+    with _long_lived_objects_left_alone():
+        return collector.collect(context)
+
+
+def _import(entrypoint: str, source: str) -> ModuleType:
     try:
-        module = importlib.import_module(entrypoint)
+        return importlib.import_module(entrypoint)
     except ModuleNotFoundError as error:
         missing = error.name or ""
         if entrypoint == missing or entrypoint.startswith(missing + "."):
@@ -48,42 +116,38 @@ def load_entrypoint(entrypoint: str, source: str) -> CollectorMain:
                 key="entrypoint",
             ) from None
         raise ConfigurationError(
-            f"{entrypoint!r} cannot be imported: it needs the module {missing!r}, which is not "
-            "installed",
+            f"{entrypoint!r} cannot be imported: it needs the module {missing!r}, which is not installed",
             source=source,
             key="entrypoint",
         ) from None
-    collector_main = getattr(module, "main", None)
-    if not callable(collector_main):
-        raise ConfigurationError(
-            f"{entrypoint!r} has no main(credentials, data_set_config, query, options, start_at, "
-            f"end_at) function; known entrypoints: {', '.join(KNOWN_ENTRYPOINTS)}",
-            source=source,
-            key="entrypoint",
-        )
-    return collector_main
 
 
-def run_collector(
-    collector_main: CollectorMain,
-    *,
-    credentials: dict[str, Any],
-    data_set_config: dict[str, Any],
-    query: QueryConfig,
-    start_at: datetime | None,
-    end_at: datetime | None,
-) -> Any:
-    log.info("Running collection into %s/%s", query.data_group, query.data_type)
-    # Collectors get their own copies: whatever they do, the loaded configs stay as the user wrote them.
-    with _long_lived_objects_left_alone():
-        return collector_main(
-            copy.deepcopy(credentials),
-            dict(data_set_config),
-            copy.deepcopy(query.query),
-            copy.deepcopy(query.options),
-            start_at,
-            end_at,
+def _six_argument_collect(main: Callable[..., Any]) -> Collect:
+    def collect(context: RunContext) -> Any:
+        # Private copies: whatever a collector does to them, the loaded configs stay as written.
+        return main(
+            copy.deepcopy(dict(context.credentials)),
+            context.data_set.collector_config(),
+            copy.deepcopy(dict(context.query)),
+            copy.deepcopy(dict(context.options.raw)),
+            context.start_at,
+            context.end_at,
         )
+
+    return collect
+
+
+def _five_argument_check(check: Callable[..., list[str]]) -> Callable[[RunContext], list[str]]:
+    def check_context(context: RunContext) -> list[str]:
+        return check(
+            copy.deepcopy(dict(context.credentials)),
+            copy.deepcopy(dict(context.query)),
+            copy.deepcopy(dict(context.options.raw)),
+            context.start_at,
+            context.end_at,
+        )
+
+    return check_context
 
 
 @contextmanager

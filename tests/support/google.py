@@ -267,16 +267,23 @@ def ga_api() -> Iterator[GoogleAnalyticsStandIn]:
         stand_in.stop()
 
 
-@pytest.fixture
-def ga_client(ga_api: GoogleAnalyticsStandIn) -> Iterator[Any]:
-    """A `GoogleAnalyticsClient` talking to `ga_api` with a fixed access token."""
+def core_reporting_client(ga_api: GoogleAnalyticsStandIn, **settings: Any) -> Any:
+    """A `CoreReportingClient` talking to `ga_api` with a fixed access token."""
     import google.oauth2.credentials
 
-    from performanceplatform.collector.ga.client import GoogleAnalyticsClient
+    from performanceplatform.collector.ga.core_reporting.client import CoreReportingClient
 
-    client = GoogleAnalyticsClient.build(
-        google.oauth2.credentials.Credentials(token=GA_ACCESS_TOKEN), api_root=f"{ga_api.url}/"
+    return CoreReportingClient.build(
+        google.oauth2.credentials.Credentials(token=GA_ACCESS_TOKEN),
+        api_endpoint=f"{ga_api.url}/analytics/v3/",
+        **settings,
     )
+
+
+@pytest.fixture
+def ga_client(ga_api: GoogleAnalyticsStandIn) -> Iterator[Any]:
+    """A `CoreReportingClient` talking to `ga_api` with a fixed access token."""
+    client = core_reporting_client(ga_api)
     try:
         yield client
     finally:

@@ -1,26 +1,24 @@
-"""A `ga` query file's `query` object, checked, and turned into Core Reporting API v3 parameters.
+"""A `ga` query file's `query` object, read once, whichever Google source will answer it.
 
-The parameters are built exactly as gapy (the original's GA library) built them, so the same query
-file asks Google the same question: every metric, dimension, filter and sort item gets a `ga:`
-prefix unless it already has one (a sort's leading `-` stays in front of it), list items are
-comma-joined (for filters that is GA's OR), `sort: []` and `maxResults: 0` mean "not given", and
-empty lists are left out.
+Query files keep the shape the original read (reference §2.1): `id`, `metrics`, `dimensions`,
+`filters`, `sort` (each a list, or one name as a string), `maxResults` (0 means no limit), `segment`,
+`frequency`. `GaQuery` checks those keys and keeps what they ask for, with names as written
+(records use them as keys); the source then says what its API makes of them: Core Reporting v3
+asks them as gapy did (`core_reporting.query`), the GA4 Data API translates them
+(`data_api.query`). Problems name the query file and the key (`query.metrics`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from performanceplatform.collector.errors import ConfigurationError
 from performanceplatform.collector.periods import DEFAULT_FREQUENCY, check_frequency
 
 GA_PREFIX = "ga:"
-# GA4 property ids (`properties/<n>`) belong to the Data API, a different backend (`ga.ga4`).
-GA4_PREFIX = "properties/"
-SOURCE = "query"
+T = TypeVar("T")
 
 
 def prefix_ga(name: str) -> str:
@@ -33,16 +31,16 @@ def prefix_ga(name: str) -> str:
     return sign + GA_PREFIX + name
 
 
-def ga_list_parameter(values: Sequence[str]) -> str | None:
-    """gapy's list parameter: each item prefixed, comma-joined; None when there are no items."""
-    return ",".join(prefix_ga(value) for value in values) or None
+def query_error(message: str, source: str | None, key: str) -> ConfigurationError:
+    """A problem with the `query` object's `key`, naming the query file."""
+    return ConfigurationError(message, source=source, key=f"query.{key}")
 
 
 @dataclass(frozen=True)
-class CoreQuery:
-    """What one Core Reporting query asks for. Names are kept as written: records use them as keys."""
+class GaQuery:
+    """What a `ga` (or content table) query asks for, before any source has translated it."""
 
-    view_id: str
+    id: Any
     metrics: tuple[str, ...]
     dimensions: tuple[str, ...] = ()
     filters: tuple[str, ...] = ()
@@ -52,82 +50,52 @@ class CoreQuery:
     frequency: str = DEFAULT_FREQUENCY
 
     @classmethod
-    def from_config(cls, query: Mapping[str, Any]) -> CoreQuery:
-        """Check the query object of a `ga` query file (reference §2.1) and keep what it asks for."""
-        if not isinstance(query, Mapping):
-            raise ConfigurationError(f"expected an object, got {query!r}", key=SOURCE)
-        metrics = _names(query, "metrics", required=True)
-        max_results = query.get("maxResults")
-        if max_results is not None and (
-            isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 0
-        ):
-            raise ConfigurationError(
-                f"expected a whole number of rows (0 for no limit), got {max_results!r}",
-                source=SOURCE,
-                key="maxResults",
-            )
-        segment = query.get("segment")
-        if segment is not None and not isinstance(segment, str):
-            raise ConfigurationError(
-                f"expected a segment string such as 'gaid::-1', got {segment!r}",
-                source=SOURCE,
-                key="segment",
-            )
-        frequency = query.get("frequency", DEFAULT_FREQUENCY)
+    def from_config(cls, query: Mapping[str, Any], *, source: str | None) -> GaQuery:
+        """The checked query; raises the first problem (`problems` lists them all)."""
+        parsed, problems = _read(query, source)
+        if problems:
+            raise problems[0]
+        assert parsed is not None
+        return parsed
+
+    @staticmethod
+    def problems(query: Mapping[str, Any], *, source: str | None) -> list[ConfigurationError]:
+        return _read(query, source)[1]
+
+
+def _read(query: Mapping[str, Any], source: str | None) -> tuple[GaQuery | None, list[ConfigurationError]]:
+    if not isinstance(query, Mapping):
+        return None, [ConfigurationError(f"expected an object, got {query!r}", source=source, key="query")]
+    problems: list[ConfigurationError] = []
+
+    def read(key: str, parse: Callable[[], T], default: T) -> T:
         try:
-            check_frequency(frequency)
+            return parse()
         except ConfigurationError as error:
-            raise ConfigurationError(error.detail, source=SOURCE, key="frequency") from None
-        return cls(
-            view_id=view_id_from(query.get("id")),
-            metrics=metrics,
-            dimensions=_names(query, "dimensions"),
-            filters=_names(query, "filters", allow_empty_string=True),
-            sort=_names(query, "sort"),
-            # The original treated 0 as "no limit", and four production files rely on it.
-            max_results=max_results or None,
-            segment=segment or None,
-            frequency=frequency,
-        )
+            problems.append(error)
+            return default
 
-    def api_parameters(self, start: date, end: date) -> dict[str, Any]:
-        """Keyword arguments of `data().ga().get()` for one period; absent ones are left out."""
-        parameters: dict[str, Any] = {
-            "ids": prefix_ga(self.view_id),
-            "start_date": start.strftime("%Y-%m-%d"),
-            "end_date": end.strftime("%Y-%m-%d"),
-            "metrics": ga_list_parameter(self.metrics),
-            "dimensions": ga_list_parameter(self.dimensions),
-            "filters": ga_list_parameter(self.filters),
-            "sort": ga_list_parameter(self.sort),
-            "max_results": self.max_results,
-            "segment": self.segment,
-        }
-        return {name: value for name, value in parameters.items() if value is not None}
+    parsed = GaQuery(
+        id=query.get("id"),
+        metrics=read("metrics", lambda: names(query, "metrics", source, required=True), ()),
+        dimensions=read("dimensions", lambda: names(query, "dimensions", source), ()),
+        filters=read("filters", lambda: names(query, "filters", source, allow_empty_string=True), ()),
+        sort=read("sort", lambda: names(query, "sort", source), ()),
+        max_results=read("maxResults", lambda: _max_results(query.get("maxResults"), source), None),
+        segment=read("segment", lambda: _segment(query.get("segment"), source), None),
+        frequency=read("frequency", lambda: _frequency(query.get("frequency", DEFAULT_FREQUENCY), source),
+                       DEFAULT_FREQUENCY),
+    )
+    return (None, problems) if problems else (parsed, [])
 
 
-def view_id_from(value: Any) -> str:
-    """The view (profile) number without its `ga:` prefix, as the original stripped it."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if isinstance(value, str) and value.startswith(GA4_PREFIX):
-        raise ConfigurationError(
-            f"{value!r} is a GA4 property; Core Reporting reads Universal Analytics views only "
-            "(ids such as 'ga:12345678'), and GA4 queries go to the Data API (`ga.ga4`)",
-            source=SOURCE,
-            key="id",
-        )
-    if not isinstance(value, str) or not value.replace(GA_PREFIX, "").strip():
-        raise ConfigurationError(
-            f"expected the Google Analytics view id, such as 'ga:12345678', got {value!r}",
-            source=SOURCE,
-            key="id",
-        )
-    return value.replace(GA_PREFIX, "")
-
-
-def _names(
-    query: Mapping[str, Any], key: str, *, required: bool = False, allow_empty_string: bool = False
+def names(
+    query: Mapping[str, Any],
+    key: str,
+    source: str | None,
+    *,
+    required: bool = False,
+    allow_empty_string: bool = False,
 ) -> tuple[str, ...]:
     """A list-or-string key as a tuple of non-empty strings (a string is a one-item list, as in gapy)."""
     value = query.get(key)
@@ -136,11 +104,40 @@ def _names(
     if isinstance(value, str):
         value = [value]
     if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
-        raise ConfigurationError(
-            f"expected a list of names (or one name as a string), got {value!r}",
-            source=SOURCE,
-            key=key,
-        )
+        raise query_error(f"expected a list of names (or one name as a string), got {value!r}", source, key)
     if required and not value:
-        raise ConfigurationError("expected at least one name", source=SOURCE, key=key)
+        raise query_error("expected at least one name", source, key)
     return tuple(value)
+
+
+def ga_list_parameter(values: Sequence[str]) -> str | None:
+    """gapy's list parameter: each item prefixed, comma-joined; None when there are no items."""
+    return ",".join(prefix_ga(value) for value in values) or None
+
+
+def _max_results(value: Any, source: str | None) -> int | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        raise query_error(f"expected a whole number of rows (0 for no limit), got {value!r}", source, "maxResults")
+    # The original treated 0 as "no limit", and four production files rely on it.
+    return value or None
+
+
+def _segment(value: Any, source: str | None) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise query_error(f"expected a segment string such as 'gaid::-1', got {value!r}", source, "segment")
+    return value or None
+
+
+def _frequency(value: Any, source: str | None) -> str:
+    try:
+        return check_frequency(value)
+    except ConfigurationError as error:
+        raise query_error(error.detail, source, "frequency") from None
+
+
+def in_query_file(error: ConfigurationError, source: str | None) -> ConfigurationError:
+    """A problem a translator found in the `query` object (source "query"), naming the query file."""
+    if error.source not in (None, "query") or source is None:
+        return error
+    key = f"query.{error.key}" if error.key and not error.key.startswith("query") else (error.key or "query")
+    return ConfigurationError(error.detail, source=source, key=key)

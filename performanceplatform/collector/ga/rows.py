@@ -1,37 +1,41 @@
-"""Core Reporting responses as rows in gapy's shape, and those rows as the record builder's input.
+"""The one row shape both GA sources answer in, and those rows as the record builder's input.
 
-A row is `{"metrics": {name: raw string}, "dimensions": {name: raw string}, "start_date": date,
-"end_date": date}`, with names exactly as the query file wrote them and values matched to them by
-position (dimensions first, then metrics, the order GA answers in). `dimensions` is absent when the
-query has none; a `date` dimension adds gapy's naive `datetime` (`records.gapy_dimensions`).
-The record ids of existing data sets depend on this shape, so it is kept as it was.
+A source turns each answer page into `GaRows`: the dimension and metric names exactly as the query
+file wrote them, and per row its period, its dimension values (text, as Google sent them) and its
+metric values as numbers (`ga_number`: the original's rule, int when the text is one, else float).
+Rows read as gapy's dicts, one by one (`{"metrics": {name: number}, "dimensions": {name: text},
+"start_date", "end_date"}`, with gapy's naive `datetime` for a `date` dimension), and
+`record_rows` turns them into the record builder's `RowBatch` without building a dict per row
+first (a million rows notice). The record ids of existing data sets depend on this shape, so it
+is kept as it was.
 
-The fetchers hold a period's rows as `GaRows`: the names once and each row's raw values, which
-read as gapy rows one by one (trending, content tables) and which `record_rows` turns into the
-record builder's `RowBatch` without building a dict per row first (a million rows notice).
+What GA's records do to metrics is here too: `avgSessionDuration` in milliseconds, and the
+order the original copied metrics in (`ga_fields`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+import functools
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, overload
 
 from performanceplatform.collector import records
-from performanceplatform.collector.errors import CollectorError, FatalUpstreamError
-from performanceplatform.collector.ga.google_errors import SERVICE
-from performanceplatform.collector.ga.query import CoreQuery
+from performanceplatform.collector.errors import CollectorError
 from performanceplatform.collector.periods import time_span
+from performanceplatform.collector.py2compat import py2_dict_order
 
 GaRow = dict[str, Any]
+Number = int | float
+RowValues = tuple[date, date, Sequence[str], Sequence[Number]]
 
 
 @dataclass
 class GaRows(Sequence[GaRow]):
     """Rows of one query, as columns: the dimension and metric names as the query wrote them, and
-    per row its period and its raw values in the names' order. Indexing and iterating give gapy
-    rows (`GaRow`).
+    per row its period, its dimension values and its metric values (numbers), in the names' order.
+    Indexing and iterating give gapy rows (`GaRow`).
 
     `extra_dimension` is a dimension the API adds after the query's own (GA4's `dateRange` for
     named date ranges): the last dimension value of each row, written after gapy's `datetime`.
@@ -39,7 +43,7 @@ class GaRows(Sequence[GaRow]):
 
     dimensions: tuple[str, ...]
     metrics: tuple[str, ...]
-    values: list[tuple[date, date, Sequence[str], Sequence[str]]] = field(default_factory=list)
+    values: list[RowValues] = field(default_factory=list)
     extra_dimension: str | None = None
 
     def __len__(self) -> int:
@@ -65,7 +69,12 @@ class GaRows(Sequence[GaRow]):
             raise ValueError("only rows of the same names can be joined")
         self.values.extend(more.values)
 
-    def _row(self, values: tuple[date, date, Sequence[str], Sequence[str]]) -> GaRow:
+    def truncate(self, count: int | None) -> None:
+        """Keep the first `count` rows (`maxResults`); None keeps them all."""
+        if count is not None:
+            del self.values[count:]
+
+    def _row(self, values: RowValues) -> GaRow:
         start_date, end_date, dimension_values, metric_values = values
         row: GaRow = {
             "metrics": dict(zip(self.metrics, metric_values, strict=True)),
@@ -73,28 +82,11 @@ class GaRows(Sequence[GaRow]):
             "end_date": end_date,
         }
         if self.dimensions or self.extra_dimension:
-            dimensions = records.gapy_dimensions(self.dimensions, dimension_values[: len(self.dimensions)])
+            dimensions = gapy_dimensions(self.dimensions, dimension_values[: len(self.dimensions)])
             if self.extra_dimension:
                 dimensions[self.extra_dimension] = dimension_values[len(self.dimensions)]
             row["dimensions"] = dimensions
         return row
-
-
-def page_from_response(response: Mapping[str, Any], query: CoreQuery, start: date, end: date) -> GaRows:
-    """The rows of one response page, in the API's order."""
-    start_date, end_date = _echoed_dates(response, start, end)
-    dimension_count = len(query.dimensions)
-    width = dimension_count + len(query.metrics)
-    page = GaRows(tuple(query.dimensions), tuple(query.metrics))
-    for values in response.get("rows") or []:
-        if not isinstance(values, list) or len(values) != width:
-            raise FatalUpstreamError(
-                f"Google Analytics answered with a row of {_count(values)} values for "
-                f"{len(query.dimensions)} dimension(s) and {len(query.metrics)} metric(s): {values!r}",
-                service=SERVICE,
-            )
-        page.values.append((start_date, end_date, values[:dimension_count], values[dimension_count:]))
-    return page
 
 
 def record_rows(rows: Iterable[GaRow], frequency: str) -> Iterable[records.Row]:
@@ -108,14 +100,10 @@ def record_rows(rows: Iterable[GaRow], frequency: str) -> Iterable[records.Row]:
         layout = _batch_layout(rows)
         if layout is not None:
             return _row_batch(rows, span, *layout)
-        # gapy read every row's dimensions (its dates) before any metric was converted.
+        # gapy read every row's dimensions (its dates) before any record was built.
         rows = list(rows)
     return [
-        records.Row(
-            start_date=row["start_date"],
-            dimensions=row.get("dimensions", {}),
-            fields=records.ga_fields(row["metrics"], span),
-        )
+        records.Row(row["start_date"], row.get("dimensions", {}), ga_fields(row["metrics"], span))
         for row in rows
     ]
 
@@ -129,7 +117,7 @@ def _batch_layout(rows: GaRows) -> tuple[tuple[str, ...], tuple[str, ...]] | Non
         dimensions += ("datetime",)
     if rows.extra_dimension:
         dimensions += (rows.extra_dimension,)
-    fields = (*records.ga_field_order(rows.metrics), "timeSpan")
+    fields = (*ga_field_order(rows.metrics), "timeSpan")
     repeated_metric = len(set(rows.metrics)) != len(rows.metrics) or "timeSpan" in rows.metrics
     if repeated_metric or len(set(dimensions)) != len(dimensions):
         return None
@@ -143,11 +131,9 @@ def _row_batch(
     dated = "date" in rows.dimensions
     date_at = rows.dimensions.index("date") if dated else -1
     hour_at = rows.dimensions.index("hour") if "hour" in rows.dimensions else -1
-    # Each field's converter, and where its raw value is.
-    converters: list[tuple[Callable[[Any], Any], int]] = [
-        (_avg_session_duration if name == "avgSessionDuration" else records.ga_number, rows.metrics.index(name))
-        for name in field_names[:-1]
-    ]
+    # Where each field's value is, and how it is converted (only avgSessionDuration is).
+    positions = [rows.metrics.index(name) for name in field_names[:-1]]
+    duration_at = field_names.index("avgSessionDuration") if "avgSessionDuration" in field_names else -1
     batch_rows = []
     last_date: Any = None  # a period's rows mostly share their date: it is parsed once in a row
     moment = None
@@ -156,46 +142,95 @@ def _row_batch(
         if dated:
             date_value = dimension_values[date_at]
             if hour_at >= 0:
-                moment = records.gapy_datetime(date_value, dimension_values[hour_at])
+                moment = gapy_datetime(date_value, dimension_values[hour_at])
             elif date_value != last_date or moment is None:
-                moment = records.gapy_datetime(date_value)
+                moment = gapy_datetime(date_value)
                 last_date = date_value
             dimensions.insert(query_dimensions, moment)
-        try:
-            fields = [convert(metric_values[at]) for convert, at in converters]
-        except CollectorError:
-            # The error the original met first: a bad date anywhere in the rows (gapy read them
-            # all before any metric was converted), else this row's metrics in the order it
-            # converted them.
-            list(rows)
-            records.ga_fields(dict(zip(rows.metrics, metric_values, strict=True)), span)
-            raise
+        fields: list[Any] = [metric_values[at] for at in positions]
+        if duration_at >= 0:
+            fields[duration_at] = convert_duration("avgSessionDuration", fields[duration_at])
         fields.append(span)
         batch_rows.append((start_date, dimensions, fields))
     return records.RowBatch(dimension_names, field_names, batch_rows)
 
 
-def _avg_session_duration(raw: object) -> Any:
-    return records.convert_metric("avgSessionDuration", raw)
+# GA's numbers and fields --------------------------------------------------------------------------
 
 
-def _echoed_dates(response: Mapping[str, Any], start: date, end: date) -> tuple[date, date]:
-    """The period the response says it covers (gapy read it back from the `query` echo)."""
-    echo = response.get("query")
-    if not isinstance(echo, Mapping):
-        return start, end
+def ga_number(raw: object) -> Number:
+    """The original's `try_number`: `int(raw)`, else `float(raw)`; numbers too (400.0 → 400).
+
+    Each source reads its answer's metric text with this, once, as the row is read.
+    """
+    if type(raw) is str and raw.isascii() and raw.isdigit():
+        return int(raw)  # what GA sends nearly always: ASCII digits, which int() always reads
+    if isinstance(raw, str) and "_" in raw:
+        # Python 3 reads "1_000" as a number; Python 2 did not.
+        raise CollectorError(f"Google Analytics sent a metric value that is not a number: {raw!r}")
+    for cast in (int, float):
+        try:
+            return cast(raw)  # type: ignore[call-overload,no-any-return]
+        except ValueError:
+            continue
+        except (TypeError, OverflowError):
+            break
+    raise CollectorError(f"Google Analytics sent a metric value that is not a number: {raw!r}")
+
+
+def convert_duration(name: str, value: Any) -> Any:
+    """`avgSessionDuration` from seconds to milliseconds (times 1000) when truthy; exactly that key."""
+    if name == "avgSessionDuration" and value:
+        return value * 1000
+    return value
+
+
+def ga_fields(metrics: Mapping[str, Number], span: str) -> dict[str, Any]:
+    """A GA row's `Row.fields`: its metrics (durations converted), then `timeSpan` (day/week/month).
+
+    `metrics` maps the names as written in the query, in query order, to the numbers. The result
+    iterates in the order the original built its dict in: it copied gapy's metrics dict (itself
+    filled in query order) twice before adding `timeSpan`.
+    """
+    fields: dict[str, Any] = {name: convert_duration(name, metrics[name]) for name in ga_field_order(tuple(metrics))}
+    fields["timeSpan"] = span
+    return fields
+
+
+@functools.lru_cache(maxsize=1024)
+def ga_field_order(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The order of a GA row's metrics in its `Row.fields` (before `timeSpan`): the same for every row of a query."""
+    return tuple(py2_dict_order(tuple(py2_dict_order(names))))
+
+
+def gapy_dimensions(names: Iterable[str], values: Iterable[str]) -> dict[str, Any]:
+    """A GA row's `Row.dimensions`, as gapy built them: names (as written in the query) zipped
+    with the row's values, plus a naive `datetime` from `date` (and `hour`) when there is a
+    dimension called exactly `date`."""
+    dimensions: dict[str, Any] = dict(zip(names, values, strict=False))
+    if "date" in dimensions:
+        dimensions["datetime"] = gapy_datetime(dimensions["date"], dimensions.get("hour", _NO_HOUR))
+    return dimensions
+
+
+_NO_HOUR = object()
+
+
+def gapy_datetime(date_value: Any, hour_value: Any = _NO_HOUR) -> datetime:
+    """gapy's naive `datetime` dimension: from `YYYYMMDD`, or `YYYYMMDDHH` with an `hour` dimension."""
     try:
-        return (
-            datetime.strptime(str(echo.get("start-date", start)), "%Y-%m-%d").date(),
-            datetime.strptime(str(echo.get("end-date", end)), "%Y-%m-%d").date(),
-        )
-    except ValueError:
-        raise FatalUpstreamError(
-            f"Google Analytics echoed a period that is not a pair of dates: {echo.get('start-date')!r} "
-            f"to {echo.get('end-date')!r}",
-            service=SERVICE,
+        if hour_value is _NO_HOUR:
+            return _parse_gapy_datetime(date_value, "%Y%m%d")
+        return _parse_gapy_datetime(date_value + hour_value, "%Y%m%d%H")
+    except (TypeError, ValueError):
+        hour = "" if hour_value is _NO_HOUR else hour_value
+        raise CollectorError(
+            f"Google Analytics sent a date dimension that is not YYYYMMDD(+HH): {date_value!r} {hour!r}"
         ) from None
 
 
-def _count(values: Any) -> int | str:
-    return len(values) if isinstance(values, list) else "no list of"
+@functools.lru_cache(maxsize=4096)
+def _parse_gapy_datetime(text: str, pattern: str) -> datetime:
+    # A period's rows share a handful of dates; strptime is slow enough to matter at a million rows.
+    return datetime.strptime(text, pattern)
+

@@ -5,8 +5,7 @@ Differences from the original, on purpose: the time range is computed in UTC wit
 long ranges are fetched a week at a time so backfills of years work, several weeks at once
 (`--concurrency`), `options.additionalFields` and plugins apply (as the original README promised),
 records are pushed in chunks as the weeks arrive, and any failure is a clear error instead of a
-crash further on. Nothing here imports Google's libraries, nor the record builder unless the
-options need it.
+crash further on. Nothing here imports Google's libraries.
 """
 
 from __future__ import annotations
@@ -16,10 +15,9 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from performanceplatform.collector.backdrop import Pusher
 from performanceplatform.collector.backfill import in_order
-from performanceplatform.collector.concurrency import concurrency_from_environment
-from performanceplatform.collector.errors import ConfigurationError
+from performanceplatform.collector.context import RunContext
+from performanceplatform.collector.errors import ConfigurationError, problems_of
 from performanceplatform.collector.periods import hourly_range, split_windows
 from performanceplatform.collector.pingdom.client import (
     MAX_HOURLY_SPAN,
@@ -27,26 +25,24 @@ from performanceplatform.collector.pingdom.client import (
     connection_from_credentials,
 )
 from performanceplatform.collector.pingdom.records import record_for_hour
-from performanceplatform.collector.streaming import push_records
+from performanceplatform.collector.pipeline import open_sink, push, records_with_options
+from performanceplatform.collector.runner import legacy_main, takes_run_context
 
 log = logging.getLogger(__name__)
 
+ENTRYPOINT = "performanceplatform.collector.pingdom"
 
-def main(
-    credentials: Mapping[str, Any],
-    data_set_config: Mapping[str, Any],
-    query: Mapping[str, Any],
-    options: Mapping[str, Any] | None,
-    start_at: datetime | None,
-    end_at: datetime | None,
-) -> None:
-    """Collect the hours of `query["name"]` between `start_at` and `end_at` and push them."""
-    options = options or {}
+
+@takes_run_context
+def collect(context: RunContext) -> None:
+    """Collect the hours of the query's check between the start and end and push them."""
     # Every configuration mistake surfaces before the first request.
-    check_name = check_name_from(query)
-    start, end = hourly_range(start_at, end_at)
-    client = PingdomClient.from_credentials(credentials)
-    pusher = Pusher(data_set_config, options)
+    check_name = check_name_from(context.query, source=context.query_source)
+    start, end = hourly_range(context.start_at, context.end_at)
+    client = PingdomClient.from_credentials(
+        context.credentials, source=context.credentials_source, pool_size=context.concurrency
+    )
+    sink = open_sink(context)
 
     pingdom_check = client.find_check(check_name)
     windows = split_windows(start, end, MAX_HOURLY_SPAN)
@@ -64,39 +60,31 @@ def main(
 
     # The windows are consecutive, each answer is cut to its own window and they come back in
     # order, so every hour of the range appears exactly once, in order.
-    concurrency = concurrency_from_environment()
-    with in_order(windows, window_records, concurrency=concurrency, name="pingdom-window") as batches:
-        push_records(pusher, batches, options)
+    with in_order(windows, window_records, concurrency=context.concurrency, name="pingdom-window") as batches:
+        push(sink, records_with_options(batches, context.options))
 
 
-def check(
-    credentials: Mapping[str, Any] | None,
-    query: Mapping[str, Any],
-    options: Mapping[str, Any] | None,
-    start_at: datetime | None,
-    end_at: datetime | None,
-) -> list[str]:
-    """The problems `pp-collector --check` reports for a Pingdom query, found without a request.
-
-    Options are left to the CLI's own checks (plugins) and to the run (`additionalFields`).
-    """
+@takes_run_context
+def check(context: RunContext) -> list[str]:
+    """The problems `pp-collector --check` reports for a Pingdom query, found without a request."""
     steps = [
-        lambda: check_name_from(query),
-        lambda: hourly_range(start_at, end_at),
+        lambda: check_name_from(context.query, source=context.query_source),
+        lambda: hourly_range(context.start_at, context.end_at),
     ]
-    if credentials is not None:  # None: the CLI has already reported the file itself
-        steps.append(lambda: connection_from_credentials(credentials))
-    from performanceplatform.collector.check import problems_of
-
+    if context.credentials_loaded:
+        steps.append(lambda: connection_from_credentials(context.credentials, source=context.credentials_source))
     return problems_of(*steps)
 
 
-def check_name_from(query: Mapping[str, Any]) -> str:
+main = legacy_main(ENTRYPOINT, collect)
+
+
+def check_name_from(query: Mapping[str, Any], *, source: str | None = None) -> str:
     name = query.get("name") if isinstance(query, Mapping) else None
     if not isinstance(name, str) or not name:
         raise ConfigurationError(
             f"expected the Pingdom check's name as a non-empty string, got {name!r}",
+            source=source,
             key="query.name",
         )
     return name
-

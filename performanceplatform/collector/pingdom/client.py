@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from performanceplatform.collector.config import credentials_source
 from performanceplatform.collector.errors import (
     ConfigurationError,
     FatalUpstreamError,
@@ -93,14 +92,14 @@ class HourlySummary:
 # Credentials ------------------------------------------------------------------------------------
 
 
-def connection_from_credentials(credentials: Mapping[str, Any]) -> Connection:
+def connection_from_credentials(credentials: Mapping[str, Any], *, source: str = "credentials file") -> Connection:
     """The API version, base URL and authentication a credentials file describes.
 
     An `api_token` selects API 3.1 with a bearer token; `user`, `password` and `app_key` select
     API 2.0 with basic auth and the `App-Key` (and, for multi-user accounts, `Account-Email`)
     headers. The secrets are registered for redaction before anything can log them.
     """
-    source = _credentials_source(credentials)
+    source = _credentials_source(credentials, source)
     if not isinstance(credentials, Mapping):
         raise ConfigurationError(f"{ACCEPTED_SHAPES}; got {type(credentials).__name__}", source=source)
     for key in (*TOKEN_KEYS, *BASIC_KEYS):
@@ -141,10 +140,10 @@ def connection_from_credentials(credentials: Mapping[str, Any]) -> Connection:
     return Connection("2.0", base_url, headers, (user, password))
 
 
-def _credentials_source(credentials: Any) -> str:
+def _credentials_source(credentials: Any, source: str) -> str:
     if isinstance(credentials, Mapping) and isinstance(credentials.get(PATH_KEY), str):
         return f"credentials file {credentials[PATH_KEY]}"
-    return credentials_source()
+    return source
 
 
 def _describe_keys(keys: list[str]) -> str:
@@ -238,13 +237,15 @@ def classify(service: str, response: HttpResponse) -> None:
 class PingdomClient:
     """Check lookup and hourly summaries for one Pingdom account."""
 
-    def __init__(self, connection: Connection, http: HttpClient | None = None):
+    def __init__(self, connection: Connection, http: HttpClient | None = None, *, pool_size: int | None = None):
         self.connection = connection
-        self.http = http or HttpClient(SERVICE, classify=classify)
+        self.http = http or HttpClient(SERVICE, classify=classify, pool_size=pool_size)
 
     @classmethod
-    def from_credentials(cls, credentials: Mapping[str, Any]) -> PingdomClient:
-        return cls(connection_from_credentials(credentials))
+    def from_credentials(
+        cls, credentials: Mapping[str, Any], *, source: str = "credentials file", pool_size: int | None = None
+    ) -> PingdomClient:
+        return cls(connection_from_credentials(credentials, source=source), pool_size=pool_size)
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         body = self.http.get_json(

@@ -11,8 +11,8 @@ Where the original crashed with a bare KeyError, IndexError or AssertionError, t
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
@@ -76,7 +76,7 @@ class Comment:
     whole_set: ClassVar[bool] = False
 
     @classmethod
-    def from_args(cls, args: Sequence[Literal]) -> Comment:
+    def from_args(cls, args: Sequence[Literal], departments: Mapping[str, str]) -> Comment:
         return cls(tuple(args))
 
     def __call__(self, records: list[Record], first_index: int = 0) -> list[Record]:
@@ -91,7 +91,7 @@ class ComputeIdFrom:
     whole_set: ClassVar[bool] = False
 
     @classmethod
-    def from_args(cls, args: Sequence[Literal]) -> ComputeIdFrom:
+    def from_args(cls, args: Sequence[Literal], departments: Mapping[str, str]) -> ComputeIdFrom:
         return cls(_strings("ComputeIdFrom", args, at_least=1))
 
     def __call__(self, records: list[Record], first_index: int = 0) -> list[Record]:
@@ -128,7 +128,7 @@ class RemoveKey:
     whole_set: ClassVar[bool] = False
 
     @classmethod
-    def from_args(cls, args: Sequence[Literal]) -> RemoveKey:
+    def from_args(cls, args: Sequence[Literal], departments: Mapping[str, str]) -> RemoveKey:
         return cls(_strings("RemoveKey", args))
 
     def __call__(self, records: list[Record], first_index: int = 0) -> list[Record]:
@@ -147,7 +147,7 @@ class ComputeRank:
     whole_set: ClassVar[bool] = True
 
     @classmethod
-    def from_args(cls, args: Sequence[Literal]) -> ComputeRank:
+    def from_args(cls, args: Sequence[Literal], departments: Mapping[str, str]) -> ComputeRank:
         return cls(_one_string("ComputeRank", args))
 
     def __call__(self, records: list[Record], first_index: int = 0) -> list[Record]:
@@ -161,11 +161,12 @@ class ComputeDepartmentKey:
     """Sets `department` from the `<code>` that opens the named field."""
 
     key: str
+    departments: Mapping[str, str] = field(repr=False, compare=False)
     whole_set: ClassVar[bool] = False
 
     @classmethod
-    def from_args(cls, args: Sequence[Literal]) -> ComputeDepartmentKey:
-        return cls(_one_string("ComputeDepartmentKey", args))
+    def from_args(cls, args: Sequence[Literal], departments: Mapping[str, str]) -> ComputeDepartmentKey:
+        return cls(_one_string("ComputeDepartmentKey", args), departments)
 
     def __call__(self, records: list[Record], first_index: int = 0) -> list[Record]:
         for index, record in enumerate(records, start=first_index):
@@ -176,7 +177,7 @@ class ComputeDepartmentKey:
                     f"plugin ComputeDepartmentKey: field {self.key!r} of record {index} does not "
                     f"start with a department code like <D1>: {value!r}"
                 )
-            record["department"] = lookup_department(code)
+            record["department"] = lookup_department(code, self.departments)
         return records
 
 
@@ -188,9 +189,9 @@ class SetDepartment:
     whole_set: ClassVar[bool] = False
 
     @classmethod
-    def from_args(cls, args: Sequence[Literal]) -> SetDepartment:
+    def from_args(cls, args: Sequence[Literal], departments: Mapping[str, str]) -> SetDepartment:
         # Resolved once, when the plugin is read, as the original's constructor did.
-        return cls(department_for(_one_string("SetDepartment", args)))
+        return cls(department_for(_one_string("SetDepartment", args), departments))
 
     def __call__(self, records: list[Record], first_index: int = 0) -> list[Record]:
         for record in records:
@@ -291,7 +292,7 @@ class AggregateKey:
         return merged
 
 
-PLUGINS: dict[str, Callable[[Sequence[Literal]], Plugin]] = {
+PLUGINS: dict[str, Callable[[Sequence[Literal], Mapping[str, str]], Plugin]] = {
     "Comment": Comment.from_args,
     "ComputeIdFrom": ComputeIdFrom.from_args,
     "RemoveKey": RemoveKey.from_args,

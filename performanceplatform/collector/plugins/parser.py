@@ -11,8 +11,9 @@ quoting the string.
 from __future__ import annotations
 
 import ast
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
+from ..departments import NO_DEPARTMENTS
 from ..errors import PluginError
 from .builtin import AGGREGATIONS, PLUGINS, AggregateKey, Aggregation, BadArguments, Literal, Plugin
 
@@ -27,26 +28,29 @@ class _Rejected(Exception):
     """Why a plugin string is not acceptable; turned into a PluginError that quotes it."""
 
 
-def parse_plugin(text: object) -> Plugin:
-    """The plugin a string names, or PluginError. Never executes any part of the string."""
+def parse_plugin(text: object, *, departments: Mapping[str, str] = NO_DEPARTMENTS) -> Plugin:
+    """The plugin a string names, or PluginError. Never executes any part of the string.
+
+    `departments` is the run's department code table, for the plugins that name departments.
+    """
     if not isinstance(text, str):
         raise PluginError(f"plugin {text!r} is not a string", key="plugins")
     try:
-        return _parse(text)
+        return _parse(text, departments)
     except _Rejected as reason:
         raise PluginError(f"plugin {_quote(text)} {reason}", key="plugins") from None
 
 
-def parse_plugins(texts: object) -> list[Plugin]:
+def parse_plugins(texts: object, *, departments: Mapping[str, str] = NO_DEPARTMENTS) -> list[Plugin]:
     """The plugins of an `options.plugins` value: None or a list of plugin strings."""
     if texts is None:
         return []
     if not isinstance(texts, list):
         raise PluginError(f"must be a list of plugin strings, not {texts!r}", key="plugins")
-    return [parse_plugin(text) for text in texts]
+    return [parse_plugin(text, departments=departments) for text in texts]
 
 
-def _parse(text: str) -> Plugin:
+def _parse(text: str, departments: Mapping[str, str]) -> Plugin:
     if len(text) > MAX_PLUGIN_LENGTH:
         raise _Rejected(f"is longer than {MAX_PLUGIN_LENGTH} characters")
     if "\x00" in text:
@@ -60,7 +64,7 @@ def _parse(text: str) -> Plugin:
     try:
         if name == "AggregateKey":
             return AggregateKey(tuple(_aggregation(arg) for arg in args))
-        return PLUGINS[name]([_literal(arg) for arg in args])
+        return PLUGINS[name]([_literal(arg) for arg in args], departments)
     except BadArguments as error:
         raise _Rejected(f"has the wrong arguments: {error}") from None
 

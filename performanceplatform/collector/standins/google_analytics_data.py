@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from performanceplatform.collector.ga.ga4 import schema
+from performanceplatform.collector.ga.data_api import schema
 from performanceplatform.collector.standins.server import Fault, RawJSON, RecordedRequest, Response, StandIn, route
 
 REPORT_PATH = r"/v1beta/(?P<property>[^/:]+/[^/:]+):runReport"

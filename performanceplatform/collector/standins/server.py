@@ -3,8 +3,10 @@
 A `StandIn` listens on 127.0.0.1 (an ephemeral port unless told otherwise) in a background thread,
 dispatches requests to handlers registered with `@route`, records every request it receives, and
 can be told to misbehave: answer the next N requests with a given status, delay them, drop the
-connection before answering, or reset it half-way through the body. A fault can be limited to
-requests a predicate picks (`when`: one period of a backfill, say). Every recorded request carries
+connection before answering, reset it half-way through the body, or hold them until the test
+lets them go (`hold_next`). A fault can be limited to requests a predicate picks (`when`: one
+period of a backfill, say). Tests wait on what a stand-in does (`wait_for`: a request arrived, was
+answered, is in flight) rather than polling with deadlines. Every recorded request carries
 its place in the order all stand-ins of the process received requests (`sequence`), so a test
 can tell that a push reached Backdrop before the last page was asked of Google. Tests, the demo and
 contributors developing offline all use the same servers.
@@ -30,6 +32,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+# The most a held request waits for its test to release it.
+HOLD_LIMIT_SECONDS = 60.0
+# How long `wait_for` waits before it reports that what it waited for never happened.
+WAIT_LIMIT_SECONDS = 60.0
 # One count for every stand-in of the process: the order requests arrived in, across services.
 _ARRIVALS = itertools.count(1)
 # A request line any HTTP/1.x client library sends (one space apart, a printable ASCII target) and a
@@ -116,8 +122,24 @@ def _json_text(body: Any) -> str:
 
 
 @dataclass
+class Hold:
+    """Requests held at the stand-in: `reached` is set when the first arrives; each waits for `release()`."""
+
+    def __init__(self) -> None:
+        self.reached = threading.Event()
+        self._released = threading.Event()
+
+    def release(self) -> None:
+        self._released.set()
+
+    def wait_until_released(self) -> None:
+        # Bounded so that a test that forgets to release cannot hang the server for ever.
+        self._released.wait(HOLD_LIMIT_SECONDS)
+
+
+@dataclass
 class Fault:
-    kind: str  # "status", "delay", "drop", "reset"
+    kind: str  # "status", "delay", "drop", "reset", "hold"
     remaining: int
     path_pattern: re.Pattern[str] | None
     status: int = 503
@@ -126,6 +148,7 @@ class Fault:
     seconds: float = 0.0
     skip: int = 0  # matching requests to let through first
     when: Callable[[RecordedRequest], bool] | None = None
+    hold: Hold | None = None
 
     def applies_to(self, request: RecordedRequest) -> bool:
         if self.path_pattern is not None and not self.path_pattern.search(request.path):
@@ -174,6 +197,8 @@ class StandIn:
         self.max_in_flight = 0
         self._faults: list[Fault] = []
         self._lock = threading.RLock()
+        # Notified whenever a request arrives or is answered: what `wait_for` waits on.
+        self._activity = threading.Condition(self._lock)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
@@ -244,6 +269,20 @@ class StandIn:
     ) -> None:
         """Wait `seconds` before answering the next `times` requests normally."""
         self._add_fault(Fault("delay", times, _compile(path), seconds=seconds, when=when))
+
+    def hold_next(
+        self, times: int = 1, *, path: str | None = None, when: Callable[[RecordedRequest], bool] | None = None
+    ) -> Hold:
+        """Hold the next `times` requests (once recorded, before answering) until `Hold.release()`."""
+        hold = Hold()
+        self._add_fault(Fault("hold", times, _compile(path), when=when, hold=hold))
+        return hold
+
+    def wait_for(self, condition: Callable[[], bool], timeout: float = WAIT_LIMIT_SECONDS) -> bool:
+        """Wait until `condition()` (read under the stand-in's lock, re-read whenever a request arrives
+        or is answered) holds; False if it still does not after `timeout` seconds, a test failure."""
+        with self._activity:
+            return self._activity.wait_for(condition, timeout)
 
     def drop_next(
         self, times: int = 1, *, path: str | None = None, when: Callable[[RecordedRequest], bool] | None = None
@@ -432,6 +471,7 @@ def _make_handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
             finally:
                 with stand_in._lock:
                     stand_in.in_flight -= 1
+                    stand_in._activity.notify_all()
 
         def _serve_counted(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -453,6 +493,7 @@ def _make_handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
             )
             with stand_in._lock:
                 stand_in.requests.append(recorded)
+                stand_in._activity.notify_all()
             if stand_in.latency:
                 time.sleep(stand_in.latency)
             fault = stand_in._take_fault(recorded)
@@ -460,6 +501,9 @@ def _make_handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
                 recorded.fault = fault.kind
                 if fault.kind == "delay":
                     time.sleep(fault.seconds)
+                elif fault.kind == "hold" and fault.hold is not None:
+                    fault.hold.reached.set()
+                    fault.hold.wait_until_released()
                 elif fault.kind == "drop":
                     self._abort()
                     return

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from performanceplatform.collector.errors import ConfigurationError
-from performanceplatform.collector.ga.ga4 import schema
+from performanceplatform.collector.ga.data_api import schema
 
 METRIC = "metric"
 DIMENSION = "dimension"

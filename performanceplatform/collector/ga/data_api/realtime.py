@@ -1,4 +1,4 @@
-"""`ga.realtime` for a GA4 property: how many people are on the site right now, one record a run.
+"""A `ga.realtime` query for a GA4 property: how many people are on the site right now.
 
 The query keeps the Real Time v3 keys (`ids`, `metrics`, `filters`); it is asked of GA4 with
 `runRealtimeReport`: `rt:activeUsers` / `ga:activeVisitors` read `activeUsers`, and `filters` are
@@ -7,9 +7,8 @@ per-URL count (`ga:pagePath=~^/make-a-sorn$`) has no GA4 equivalent and is refus
 request, naming the key and the nearest field.
 
 UA counted people active in the last five minutes; GA4's default is thirty, so the request asks
-for the last five (`minuteRanges`), keeping the numbers comparable. The record is the v3
-collector's (`ga.realtime.realtime_record`): `_timestamp` and `_id` the run's UTC second,
-`unique_visitors`, and `for_url` the query's filters as written.
+for the last five (`minuteRanges`), keeping the numbers comparable. `for_url` is the query's
+filters as written.
 """
 
 from __future__ import annotations
@@ -17,14 +16,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
-from performanceplatform.collector.errors import CollectorError, ConfigurationError, FatalUpstreamError
-from performanceplatform.collector.ga.ga4.filters import Filters, translate_filters
-from performanceplatform.collector.ga.ga4.names import METRIC, SOURCE, Field, bare_name, resolve
-from performanceplatform.collector.ga.ga4.query import property_from
+from performanceplatform.collector.errors import ConfigurationError, FatalUpstreamError
+from performanceplatform.collector.ga.data_api.filters import Filters, translate_filters
+from performanceplatform.collector.ga.data_api.names import METRIC, SOURCE, Field, bare_name, resolve
+from performanceplatform.collector.ga.data_api.query import property_from
 from performanceplatform.collector.ga.google_errors import SERVICE
+from performanceplatform.collector.ga.query import in_query_file
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +40,19 @@ class RealtimeQuery:
     for_url: str = ""
 
     @classmethod
-    def from_config(cls, query: Mapping[str, Any]) -> RealtimeQuery:
-        translated, problems = _translate(query)
+    def from_config(cls, query: Mapping[str, Any], *, source: str | None) -> RealtimeQuery:
+        translated, problems = cls.translate(query, source=source)
         if problems:
             raise problems[0]
         assert translated is not None
         return translated
 
     @staticmethod
-    def problems(query: Mapping[str, Any]) -> list[ConfigurationError]:
-        return _translate(query)[1]
+    def translate(
+        query: Mapping[str, Any], *, source: str | None
+    ) -> tuple[RealtimeQuery | None, list[ConfigurationError]]:
+        translated, problems = _translate(query, source)
+        return translated, [in_query_file(problem, source) for problem in problems]
 
     def request_body(self) -> dict[str, Any]:
         """The body of `POST v1beta/{property}:runRealtimeReport`."""
@@ -61,47 +63,6 @@ class RealtimeQuery:
             body["metricFilter"] = self.filters.metric_filter
         body["returnPropertyQuota"] = True
         return body
-
-
-def main(
-    credentials: Mapping[str, Any],
-    data_set_config: Mapping[str, Any],
-    query: Mapping[str, Any],
-    options: Mapping[str, Any] | None,
-    start_at: datetime | None,
-    end_at: datetime | None,
-) -> None:
-    from performanceplatform.collector.backdrop import DataSet
-    from performanceplatform.collector.ga.ga4.client import open_data_client
-    from performanceplatform.collector.ga.realtime import post_realtime_record, realtime_record
-    from performanceplatform.collector.periods import utc_now
-
-    if start_at or end_at:
-        raise CollectorError("Cannot backfill realtime collectors")
-    realtime = RealtimeQuery.from_config(query)
-
-    data_set = DataSet.from_config(data_set_config)
-    with open_data_client(credentials) as client:
-        response = client.run_realtime_report(
-            realtime.property, realtime.request_body(), what=f"runRealtimeReport request for {realtime.property}"
-        )
-    record = realtime_record(active_count(response), realtime.for_url, utc_now())
-    post_realtime_record(data_set, record, options, realtime.property)
-
-
-def check(
-    credentials: Mapping[str, Any] | None,
-    query: Mapping[str, Any],
-    options: Mapping[str, Any] | None,
-    start_at: datetime | None,
-    end_at: datetime | None,
-) -> list[str]:
-    """Problems `--check` reports: dates given, anything GA4's Realtime API cannot ask, credentials."""
-    from performanceplatform.collector.ga.checks import credentials_problems
-
-    problems = ["Cannot backfill realtime collectors: drop --start/--end"] if start_at or end_at else []
-    problems += [str(problem) for problem in RealtimeQuery.problems(query)]
-    return problems + credentials_problems(credentials)
 
 
 def active_count(response: Mapping[str, Any]) -> int:
@@ -120,9 +81,9 @@ def active_count(response: Mapping[str, Any]) -> int:
         ) from None
 
 
-def _translate(query: Mapping[str, Any]) -> tuple[RealtimeQuery | None, list[ConfigurationError]]:
+def _translate(query: Mapping[str, Any], source: str | None) -> tuple[RealtimeQuery | None, list[ConfigurationError]]:
     if not isinstance(query, Mapping):
-        return None, [ConfigurationError(f"expected an object, got {query!r}", key=SOURCE)]
+        return None, [ConfigurationError(f"expected an object, got {query!r}", source=source, key="query")]
     problems: list[ConfigurationError] = []
     for key in query:
         if key not in KEYS:
@@ -134,7 +95,7 @@ def _translate(query: Mapping[str, Any]) -> tuple[RealtimeQuery | None, list[Con
             problems.append(ConfigurationError(f"not accepted for a GA4 property: {why}", source=SOURCE, key=key))
     property_ = ""
     try:
-        property_ = property_from(query.get("ids"), key="ids")
+        property_ = property_from(query.get("ids"), source=source, key="ids")
     except ConfigurationError as error:
         problems.append(error)
     metric = None

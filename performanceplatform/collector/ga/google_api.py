@@ -1,15 +1,13 @@
-"""The Google Analytics API client: Core Reporting v3 and Real Time v3 through google-api-python-client.
+"""The Google transport both GA sources speak through: discovery, auth, execute, retry.
 
-The `analytics` v3 service is built from the discovery document the library ships (no discovery
-request at run time), over an httplib2 connection with a timeout, authorised by google-auth
-credentials. Every request goes through the project's one retry policy, is logged on one line
-(status, bytes, duration) and, for Core Reporting, counted in statsd as the original did.
+A Google API service is built from the discovery document google-api-python-client ships (no
+discovery request at run time), over an httplib2 connection with a timeout, authorised by
+google-auth credentials (`auth`); every request goes through the project's one retry policy
+(`execute`), Google's errors become the project's (`google_errors`), and each is logged on one
+line (status, bytes, duration).
 
-An optional `API_ROOT` in the credentials file replaces `https://www.googleapis.com/`, so tests and
-the demo can point the collector at stand-ins.
-
-`authorized_http` and `execute` (transport, retries, error mapping) are shared with the GA4 Data
-API client, `ga4.client`.
+An optional `API_ROOT` in the credentials file replaces Google's root URL, so tests and the demo
+can point the collector at stand-ins.
 
 A backfill's worker threads share one client. httplib2's `Http` is not thread-safe, so each thread
 gets a service (and connection) of its own (`ServicePerThread`), all built from the discovery
@@ -24,8 +22,8 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar, Self
 
 import google.auth.exceptions
 import google_auth_httplib2
@@ -37,15 +35,15 @@ from googleapiclient.errors import HttpError
 from googleapiclient.model import JsonModel
 
 from performanceplatform.collector import exact_json
-from performanceplatform.collector.config import credentials_source
+from performanceplatform.collector.context import RunContext
 from performanceplatform.collector.errors import (
     CollectorError,
     ConfigurationError,
     FatalUpstreamError,
     RetryableError,
+    problems_of,
 )
 from performanceplatform.collector.ga.google_errors import ERRORS_GUIDE, SERVICE, classify_http_error
-from performanceplatform.collector.ga.statsd import StatsdCounter, core_request_counter_name
 from performanceplatform.collector.http import Timeouts, require_secure_transport, url_for_log
 from performanceplatform.collector.retry import RetryPolicy
 
@@ -158,13 +156,13 @@ class ServicePerThread:
             service.close()
 
 
-def api_root_from(credentials: Mapping[str, Any]) -> str:
-    """The root URL the Google APIs are reached under, ending in `/`."""
-    root = credentials.get(API_ROOT_KEY) or DEFAULT_API_ROOT
+def api_root_from(context: RunContext, default: str = DEFAULT_API_ROOT) -> str:
+    """The root URL the Google APIs are reached under (`API_ROOT`, else `default`), ending in `/`."""
+    root = context.credentials.get(API_ROOT_KEY) or default
     if not isinstance(root, str):
         raise ConfigurationError(
-            f"expected a URL such as {DEFAULT_API_ROOT!r}, got {root!r}",
-            source=credentials_source(),
+            f"expected a URL such as {default!r}, got {root!r}",
+            source=context.credentials_source,
             key=API_ROOT_KEY,
         )
     root = root if root.endswith("/") else root + "/"
@@ -202,69 +200,6 @@ class LoggedAuthorizedHttp(google_auth_httplib2.AuthorizedHttp):
         return response, content
 
 
-class GoogleAnalyticsClient:
-    """Core Reporting and Real Time requests, each retried per the project's policy; thread-safe."""
-
-    def __init__(
-        self,
-        services: ServicePerThread,
-        *,
-        retry: RetryPolicy | None = None,
-        statsd: StatsdCounter | None = None,
-    ):
-        self._services = services
-        self.retry = retry or RetryPolicy.from_environment()
-        self.statsd = statsd
-
-    @classmethod
-    def build(
-        cls,
-        google_credentials: Credentials,
-        *,
-        api_root: str = DEFAULT_API_ROOT,
-        timeout: float | None = None,
-        retry: RetryPolicy | None = None,
-        statsd: StatsdCounter | None = None,
-    ) -> GoogleAnalyticsClient:
-        services = ServicePerThread(
-            lambda: build_service(
-                "analytics", "v3", authorized_http(google_credentials, timeout), f"{api_root}analytics/v3/"
-            )
-        )
-        # Built now, so that a broken installation fails before any request.
-        services.get()
-        return cls(services, retry=retry, statsd=statsd)
-
-    def core_report(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
-        """One page of `GET analytics/v3/data/ga` for `parameters` (gapy's keyword names)."""
-        ids = str(parameters.get("ids", ""))
-        what = f"Core Reporting request for {ids} ({parameters.get('start_date')} to {parameters.get('end_date')})"
-
-        # Counted once per page, however many attempts it takes, as the original's hook did.
-        if self.statsd is not None:
-            self.statsd.incr(core_request_counter_name(ids))
-        return self._execute(lambda: self._services.resource("data.ga").get(**parameters), what, key="query")
-
-    def realtime_report(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
-        """`GET analytics/v3/data/realtime` with the query file's keys as the API's parameters."""
-        what = f"Real Time request for {parameters.get('ids')}"
-        return self._execute(
-            lambda: self._services.resource("data.realtime").get(**parameters), what, key="query"
-        )
-
-    def _execute(self, make_request: Callable[[], Any], what: str, *, key: str) -> dict[str, Any]:
-        return execute(make_request, what, retry=self.retry, key=key)
-
-    def close(self) -> None:
-        self._services.close()
-
-    def __enter__(self) -> GoogleAnalyticsClient:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-
 def authorized_http(google_credentials: Credentials, timeout: float | None = None) -> LoggedAuthorizedHttp:
     """The transport every Google API service here is built on: httplib2 with a timeout, authorised."""
     return LoggedAuthorizedHttp(
@@ -281,6 +216,7 @@ def execute(
     *,
     retry: RetryPolicy,
     key: str,
+    source: str = "query file",
     resource: str = "view",
     guide: str = ERRORS_GUIDE,
 ) -> dict[str, Any]:
@@ -295,7 +231,7 @@ def execute(
             request = make_request()
         except TypeError as error:
             # googleapiclient checks parameter names and required parameters locally.
-            raise ConfigurationError(f"{error} in the {what}", source="query file", key=key) from None
+            raise ConfigurationError(f"{error} in the {what}", source=source, key=key) from None
         try:
             body = request.execute()
         except HttpError as error:
@@ -327,12 +263,72 @@ def execute(
     return retry.call(attempt, description=f"{SERVICE} {what}")
 
 
-def open_client(credentials: Mapping[str, Any]) -> GoogleAnalyticsClient:
-    """A client for the credentials file's account, reaching Google (or `API_ROOT`)."""
+class GoogleApiClient:
+    """Requests to one Google API (a service per thread), each sent under the retry policy; thread-safe.
+
+    Subclasses name the API (`api`, `version`), what the credentials must be able to read
+    (`resource`) and where Google documents its errors (`guide`), and add their requests.
+    """
+
+    api: ClassVar[str]
+    version: ClassVar[str]
+    resource: ClassVar[str] = "view"
+    guide: ClassVar[str] = ERRORS_GUIDE
+
+    def __init__(self, services: ServicePerThread, *, retry: RetryPolicy | None = None, query_source: str = "query"):
+        self._services = services
+        self.retry = retry or RetryPolicy.from_environment()
+        self.query_source = query_source
+
+    @classmethod
+    def build(
+        cls,
+        google_credentials: Credentials,
+        *,
+        api_endpoint: str,
+        timeout: float | None = None,
+        retry: RetryPolicy | None = None,
+        query_source: str = "query",
+        **extra: Any,
+    ) -> Self:
+        services = ServicePerThread(
+            lambda: build_service(cls.api, cls.version, authorized_http(google_credentials, timeout), api_endpoint)
+        )
+        # Built now, so that a broken installation fails before any request.
+        services.get()
+        return cls(services, retry=retry, query_source=query_source, **extra)
+
+    def call(self, path: str, method: str, what: str, **parameters: Any) -> dict[str, Any]:
+        """`service.<path>().<method>(**parameters)`, executed; `what` names it in logs and errors."""
+        return execute(
+            lambda: getattr(self._services.resource(path), method)(**parameters),
+            what,
+            retry=self.retry,
+            key="query",
+            source=self.query_source,
+            resource=self.resource,
+            guide=self.guide,
+        )
+
+    def close(self) -> None:
+        self._services.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def google_credentials(context: RunContext) -> Credentials:
+    """The google-auth credentials the credentials file describes (files read, nothing sent)."""
     from performanceplatform.collector.ga.auth import credentials_from_config
 
-    api_root = api_root_from(credentials)
-    google_credentials = credentials_from_config(credentials, source=credentials_source())
-    return GoogleAnalyticsClient.build(
-        google_credentials, api_root=api_root, statsd=StatsdCounter.from_environment()
-    )
+    return credentials_from_config(context.credentials, source=context.credentials_source)
+
+
+def credentials_problems(context: RunContext) -> list[str]:
+    """`--check`: whether the credentials file names usable Google credentials (nothing sent)."""
+    if not context.credentials_loaded:
+        return []  # the file itself has been reported
+    return problems_of(lambda: api_root_from(context), lambda: google_credentials(context))

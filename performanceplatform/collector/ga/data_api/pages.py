@@ -1,25 +1,101 @@
-"""Data API answers as rows in gapy's shape, the one the v3 collectors' record builder reads.
+"""Reading a GA4 report's rows: every page of one `runReport` query, in the one GA row shape.
+
+Pages are read with `offset` (the rows read so far) until `rowCount` rows have been read, a page
+comes back empty, or `maxResults` rows have been read for the period (it is also each page's
+`limit`, so no more are asked for). Rows keep GA4's order. GA4's warnings about the numbers
+(`metadata`: sampling, thresholding, rows rolled into "(other)") are logged once per report, naming
+its period, and the rows are collected all the same, as sampled v3 data was.
 
 A `runReport` row is `{"dimensionValues": [{"value"}], "metricValues": [{"value"}]}`, every value a
 string, in the order of `dimensionHeaders` / `metricHeaders`. Values are found by header name, not
 position (GA4 adds a `dateRange` dimension when a request has several date ranges), and each
 field of the query gets its value under the name the query wrote: `users` rather than
-`totalUsers`, UA's percentage for `bounceRate`, UA's `New Visitor` for `userType`. So the rows,
-and the records built from them, look as the v3 collector's did (`ga.rows.GaRow`).
+`totalUsers`, UA's percentage for `bounceRate`, UA's `New Visitor` for `userType`. Metric text is
+read as a number once (`rows.ga_number`, the original's rule); a scaled metric is scaled as an
+exact decimal, so the rows, and the records built from them, are the v3 collector's.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, Protocol
 
 from performanceplatform.collector.errors import FatalUpstreamError
-from performanceplatform.collector.ga.ga4.names import Field
-from performanceplatform.collector.ga.ga4.query import DateRange, ReportQuery
-from performanceplatform.collector.ga.ga4.schema import DATE_RANGE
+from performanceplatform.collector.ga.data_api.names import Field
+from performanceplatform.collector.ga.data_api.query import DateRange, ReportQuery
+from performanceplatform.collector.ga.data_api.schema import DATE_RANGE
 from performanceplatform.collector.ga.google_errors import SERVICE
-from performanceplatform.collector.ga.rows import GaRows
+from performanceplatform.collector.ga.rows import GaRows, Number, ga_number
+
+log = logging.getLogger(__name__)
+
+
+class ReportClient(Protocol):
+    def run_report(self, property_: str, body: Mapping[str, Any], *, what: str) -> dict[str, Any]: ...
+
+
+def fetch_report(client: ReportClient, query: ReportQuery, date_ranges: Sequence[DateRange]) -> GaRows:
+    """The rows of one report over `date_ranges` (one period, or trending's two named weeks)."""
+    period = ", ".join(str(date_range) for date_range in date_ranges)
+    log.info("Querying GA4 %s for data in the period: %s", query.property, period)
+    rows: GaRows | None = None  # the first page, then every page's rows
+    warnings: dict[str, None] = {}
+    while True:
+        offset = len(rows) if rows is not None else 0
+        body = query.request_body(date_ranges, offset=offset, limit=query.page_limit(offset))
+        response = client.run_report(
+            query.property, body, what=f"runReport request for {query.property} ({period}, offset {offset})"
+        )
+        warnings.update(dict.fromkeys(metadata_warnings(response.get("metadata"))))
+        page = page_from_response(response, query, date_ranges)
+        if rows is None:
+            rows = page
+        else:
+            rows.extend(page)
+        total = row_count(response)
+        if query.max_results is not None and len(rows) >= query.max_results:
+            rows.truncate(query.max_results)
+            break
+        if len(rows) >= total:
+            break
+        if not page:
+            log.warning(
+                "GA4 said %s has %d row(s) for %s but sent none after row %d; keeping those",
+                query.property, total, period, len(rows),
+            )
+            break
+    assert rows is not None  # the loop reads at least one page
+    for warning in warnings:
+        log.warning("GA4 %s for %s: %s", query.property, period, warning)
+    log.info("%d row(s) for %s", len(rows), period)
+    return rows
+
+
+def metadata_warnings(metadata: Any) -> list[str]:
+    """What GA4's `metadata` says is wrong with the numbers, one sentence each."""
+    if not isinstance(metadata, Mapping):
+        return []
+    warnings = []
+    samples = metadata.get("samplingMetadatas")
+    if isinstance(samples, list) and samples:
+        read = ", ".join(
+            f"{sample.get('samplesReadCount', '?')} of {sample.get('samplingSpaceSize', '?')}"
+            for sample in samples
+            if isinstance(sample, Mapping)
+        )
+        warnings.append(f"the data is sampled (events read: {read}); the numbers are estimates")
+    if metadata.get("subjectToThresholding"):
+        warnings.append(
+            "the data is subject to thresholding: rows with few users may be withheld (subjectToThresholding)"
+        )
+    if metadata.get("dataLossFromOtherRow"):
+        warnings.append(
+            "some rows were rolled into an '(other)' row because the property's row limit was reached "
+            "(dataLossFromOtherRow)"
+        )
+    return warnings
 
 
 def page_from_response(
@@ -76,12 +152,14 @@ def page_from_response(
                     service=SERVICE,
                 )
             date_range = ranges[range_name]
-        if not plain_metrics:
-            metric_values = [
-                metric_values[at] if metric.scale == 1 else _metric_value(metric, metric_values[at])
+        if plain_metrics:
+            numbers = [ga_number(text) for text in metric_values]
+        else:
+            numbers = [
+                ga_number(metric_values[at]) if metric.scale == 1 else scaled_number(metric, metric_values[at])
                 for at, metric in metric_cells
             ]
-        page.values.append((date_range.start, date_range.end, dimension_values, metric_values))
+        page.values.append((date_range.start, date_range.end, dimension_values, numbers))
     return page
 
 
@@ -99,13 +177,20 @@ def row_count(response: Mapping[str, Any]) -> int:
     return count
 
 
-def _metric_value(metric: Field, raw: str) -> str:
-    if metric.scale == 1:
-        return raw
+def scaled_number(metric: Field, text: str) -> Number:
+    """UA's number for a GA4 value it reported on another scale (a fraction as a percentage).
+
+    The text is read as an exact decimal and scaled, then made an int or a float by the rule
+    `ga_number` applies to the text a UA answer would have held: an int only when it had no
+    fraction and no exponent.
+    """
     try:
-        return str(Decimal(raw) * metric.scale)
+        value = Decimal(text) * metric.scale
     except InvalidOperation:
-        return raw  # not a number: the record builder says so, naming the value
+        return ga_number(text)  # not a number: ga_number says so, naming the value
+    if not value.is_finite():
+        return ga_number(str(value))
+    return int(value) if value.as_tuple().exponent == 0 else float(value)
 
 
 def _header_names(response: Mapping[str, Any], key: str) -> list[str]:

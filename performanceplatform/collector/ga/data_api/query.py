@@ -1,26 +1,24 @@
-"""A v3-shaped `ga` query for a GA4 property, translated into Data API `runReport` requests.
+"""A `ga` query file's query (`ga.query.GaQuery`) for a GA4 property, as Data API `runReport` requests.
 
-The query object is checked exactly as for Core Reporting (`ga.query.CoreQuery`: the same keys,
-types, `maxResults: 0` and `sort: []` meaning "not given", `frequency`), then translated:
-`metrics` and `dimensions` through the name table (`names`), `filters` into `dimensionFilter` /
-`metricFilter` (`filters`), `sort` into `orderBys`, `maxResults` into `limit` (and a cap on the
-rows read per period). Whatever has no GA4 equivalent (`segment`, a name GA4 lacks, an OR of a
-metric and a dimension) is refused before any request; `problems` lists every such problem, for
-`--check`, and `from_config` raises the first.
+The query is translated: `metrics` and `dimensions` through the name table (`names`), `filters`
+into `dimensionFilter` / `metricFilter` (`filters`), `sort` into `orderBys`, `maxResults` into
+`limit` (and a cap on the rows read per period). Whatever has no GA4 equivalent (`segment`, a name
+GA4 lacks, an OR of a metric and a dimension) is refused before any request; `translate` returns
+every such problem, naming the query file, for `--check`, and `ReportQuery.of` raises the first.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from performanceplatform.collector.errors import ConfigurationError
-from performanceplatform.collector.ga.ga4.filters import Filters, translate_filters
-from performanceplatform.collector.ga.ga4.names import DIMENSION, METRIC, SOURCE, Field, bare_name, resolve
-from performanceplatform.collector.ga.query import CoreQuery
+from performanceplatform.collector.ga.data_api.filters import Filters, translate_filters
+from performanceplatform.collector.ga.data_api.names import DIMENSION, METRIC, Field, bare_name, resolve
+from performanceplatform.collector.ga.query import GaQuery, in_query_file, query_error
 
 PROPERTY = re.compile(r"properties/\d+")
 # GA4's own default page; the API allows up to 250,000 rows per request.
@@ -64,18 +62,13 @@ class ReportQuery:
     frequency: str = "weekly"
 
     @classmethod
-    def from_config(cls, query: Mapping[str, Any]) -> ReportQuery:
-        """The query object of a `ga` query file with a `properties/<n>` id; raises the first problem."""
-        translated, problems = _translate(query)
+    def of(cls, query: GaQuery, *, source: str | None) -> ReportQuery:
+        """`query`, whose id is a `properties/<n>`, as GA4 asks it; raises the first problem."""
+        translated, problems = translate(query, source=source)
         if problems:
             raise problems[0]
         assert translated is not None  # no problems means a translation
         return translated
-
-    @staticmethod
-    def problems(query: Mapping[str, Any]) -> list[ConfigurationError]:
-        """Every reason the query cannot be asked of GA4 (empty when it can)."""
-        return _translate(query)[1]
 
     @property
     def api_metrics(self) -> tuple[str, ...]:
@@ -111,37 +104,34 @@ class ReportQuery:
         return max(1, min(PAGE_SIZE, self.max_results - rows_read))
 
 
-def property_from(value: Any, *, key: str = "id") -> str:
+def property_from(value: Any, *, source: str | None, key: str = "id") -> str:
     """`properties/<n>`, checked: the numeric property id, not a measurement id (`G-...`)."""
     text = value.strip() if isinstance(value, str) else value
     if not isinstance(text, str) or not PROPERTY.fullmatch(text):
-        raise ConfigurationError(
+        raise query_error(
             f"expected a GA4 property such as 'properties/123456789' (the numeric property id, "
             f"not a 'G-' measurement id), got {value!r}",
-            source=SOURCE,
-            key=key,
+            source,
+            key,
         )
     return text
 
 
-def _translate(query: Mapping[str, Any]) -> tuple[ReportQuery | None, list[ConfigurationError]]:
+def translate(shape: GaQuery, *, source: str | None) -> tuple[ReportQuery | None, list[ConfigurationError]]:
+    """The GA4 report for `shape`, or every reason there is none (each naming the query file)."""
+    translated, problems = _translate(shape, source)
+    return translated, [in_query_file(problem, source) for problem in problems]
+
+
+def _translate(shape: GaQuery, source: str | None) -> tuple[ReportQuery | None, list[ConfigurationError]]:
     problems: list[ConfigurationError] = []
-    if not isinstance(query, Mapping):
-        return None, [ConfigurationError(f"expected an object, got {query!r}", key=SOURCE)]
     try:
-        property_ = property_from(query.get("id"))
+        property_ = property_from(shape.id, source=source)
     except ConfigurationError as error:
         problems.append(error)
         property_ = ""
-    try:
-        # The v3 checks of every key's shape apply unchanged; only the id is GA4's.
-        shape = CoreQuery.from_config({**query, "id": "ga:0"})
-    except ConfigurationError as error:
-        return None, [*problems, error]
     if shape.segment is not None:
-        problems.append(
-            ConfigurationError(f"{shape.segment!r}: {SEGMENT_REFUSAL}", source=SOURCE, key="segment")
-        )
+        problems.append(query_error(f"{shape.segment!r}: {SEGMENT_REFUSAL}", source, "segment"))
     metrics = _fields(shape.metrics, METRIC, "metrics", problems)
     dimensions = _fields(shape.dimensions, DIMENSION, "dimensions", problems)
     filters = Filters()
@@ -192,7 +182,7 @@ def _order_bys(
                 ConfigurationError(
                     f"{item!r} sorts on a field the query does not ask for; GA4, like Core "
                     "Reporting, sorts only by the query's own metrics and dimensions",
-                    source=SOURCE,
+                    source="query",
                     key="sort",
                 )
             )

@@ -23,7 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from performanceplatform.collector.errors import ConfigurationError
-from performanceplatform.collector.ga.ga4.names import SOURCE, Field, bare_name, resolve_filter_field
+from performanceplatform.collector.ga.data_api.names import SOURCE, Field, bare_name, resolve_filter_field
 
 KEY = "filters"
 AND, OR, ESCAPE = ";", ",", "\\"

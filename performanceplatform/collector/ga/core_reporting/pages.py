@@ -1,28 +1,24 @@
-"""Fetching a `ga` query's rows: one Core Reporting query per period, every page of each.
+"""Reading a Core Reporting query's rows: every page of one period, in the one GA row shape.
 
 Pages are followed through `nextLink` (its `start-index`) until the rows run out or `maxResults`
-rows have been read for the period, as gapy did. Rows keep the API's order, period after period.
-A sampled answer (`containsSampledData`) is collected all the same, with a warning naming the period.
-Periods are fetched several at a time (`backfill.in_order`, `--concurrency`); their rows still come
-back in period order.
+rows have been read for the period, as gapy did. Rows keep the API's order, with each value
+matched to its name by position (dimensions first, then metrics, the order GA answers in), and the
+metric text read as numbers once. A sampled answer (`containsSampledData`) is collected all the
+same, with a warning naming the period.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
-from performanceplatform.collector.backfill import in_order
-from performanceplatform.collector.concurrency import concurrency_from_environment
 from performanceplatform.collector.errors import FatalUpstreamError
+from performanceplatform.collector.ga.core_reporting.query import CoreQuery
 from performanceplatform.collector.ga.google_errors import SERVICE
-from performanceplatform.collector.ga.query import CoreQuery
-from performanceplatform.collector.ga.rows import GaRow, GaRows, page_from_response
-from performanceplatform.collector.periods import period_range
+from performanceplatform.collector.ga.rows import GaRows, ga_number
 
 log = logging.getLogger(__name__)
 
@@ -30,46 +26,22 @@ log = logging.getLogger(__name__)
 PAGING_PARAMETERS = {"start-index": "start_index", "max-results": "max_results"}
 
 
-class CoreReportingClient(Protocol):
+class CoreReporting(Protocol):
     def core_report(self, parameters: Mapping[str, Any]) -> dict[str, Any]: ...
 
 
-def fetch_rows(
-    client: CoreReportingClient, query: CoreQuery, start_at: date | datetime | None, end_at: date | datetime | None
-) -> list[GaRow]:
-    """Every row for every period between `start_at` and `end_at` (defaults: the last full period)."""
-    with period_rows(client, query, start_at, end_at) as periods:
-        return [row for rows in periods for row in rows]
-
-
-def period_rows(
-    client: CoreReportingClient, query: CoreQuery, start_at: date | datetime | None, end_at: date | datetime | None
-) -> AbstractContextManager[Iterator[GaRows]]:
-    """Each period's rows, in period order, fetched `PP_COLLECTOR_CONCURRENCY` periods at a time.
-
-    `with period_rows(...) as periods:`; the client must be safe to share between threads.
-    """
-    periods = period_range(start_at, end_at, query.frequency)
-    return in_order(
-        periods,
-        lambda period: fetch_period(client, query, *period),
-        concurrency=concurrency_from_environment(),
-        name="ga-period",
-    )
-
-
-def fetch_period(client: CoreReportingClient, query: CoreQuery, start: date, end: date) -> GaRows:
+def fetch_period(client: CoreReporting, query: CoreQuery, start: date, end: date) -> GaRows:
     """The rows of one period, reading page after page."""
     log.info("Querying GA for data in the period: %s - %s", start, end)
     parameters = query.api_parameters(start, end)
-    rows = GaRows(tuple(query.dimensions), tuple(query.metrics))
+    rows = GaRows(query.dimensions, query.metrics)
     sampled = False
     while True:
         response = client.core_report(parameters)
         sampled = sampled or bool(response.get("containsSampledData"))
         rows.extend(page_from_response(response, query, start, end))
         if query.max_results is not None and len(rows) >= query.max_results:
-            del rows.values[query.max_results :]
+            rows.truncate(query.max_results)
             break
         next_link = response.get("nextLink")
         if not next_link:
@@ -106,3 +78,43 @@ def next_page_parameters(parameters: Mapping[str, Any], next_link: str) -> dict[
             service=SERVICE,
         )
     return following
+
+
+def page_from_response(response: Mapping[str, Any], query: CoreQuery, start: date, end: date) -> GaRows:
+    """The rows of one response page, in the API's order."""
+    start_date, end_date = _echoed_dates(response, start, end)
+    dimension_count = len(query.dimensions)
+    width = dimension_count + len(query.metrics)
+    page = GaRows(query.dimensions, query.metrics)
+    for values in response.get("rows") or []:
+        if not isinstance(values, list) or len(values) != width:
+            raise FatalUpstreamError(
+                f"Google Analytics answered with a row of {_count(values)} values for "
+                f"{len(query.dimensions)} dimension(s) and {len(query.metrics)} metric(s): {values!r}",
+                service=SERVICE,
+            )
+        metrics = [ga_number(text) for text in values[dimension_count:]]
+        page.values.append((start_date, end_date, values[:dimension_count], metrics))
+    return page
+
+
+def _echoed_dates(response: Mapping[str, Any], start: date, end: date) -> tuple[date, date]:
+    """The period the response says it covers (gapy read it back from the `query` echo)."""
+    echo = response.get("query")
+    if not isinstance(echo, Mapping):
+        return start, end
+    try:
+        return (
+            datetime.strptime(str(echo.get("start-date", start)), "%Y-%m-%d").date(),
+            datetime.strptime(str(echo.get("end-date", end)), "%Y-%m-%d").date(),
+        )
+    except ValueError:
+        raise FatalUpstreamError(
+            f"Google Analytics echoed a period that is not a pair of dates: {echo.get('start-date')!r} "
+            f"to {echo.get('end-date')!r}",
+            service=SERVICE,
+        ) from None
+
+
+def _count(values: Any) -> int | str:
+    return len(values) if isinstance(values, list) else "no list of"

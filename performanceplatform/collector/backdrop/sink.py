@@ -1,0 +1,407 @@
+"""Pushing a run's records to one Backdrop data set, a chunk at a time, always knowing what landed.
+
+The pipeline hands the sink one chunk at a time (`send`); the sink checks it against Backdrop's
+rules (Backdrop refuses a whole request for one bad record), encodes and prepares it on the
+pushing thread, and a courier thread sends it, so that the next chunk is fetched and built while
+this one is on its way. Chunks land in order: each is sent only once the one before it was stored
+(one chunk in flight).
+
+The courier owns the push's progress: a `_Ledger` of every chunk, written as answers arrive. So
+however the run ends (a chunk refused, the source failing, a bad record, SIGTERM or Ctrl-C at any
+moment, between chunks included), leaving the `with` block reports exactly which chunks were stored
+and which one may or may not have been: in the `PushError`'s message, or as a note on the error that
+stopped the run, or in the `RunInterrupted` itself. A stopped run does not wait for the chunk on
+its way; a failed one lets it end first, so that its fate is known.
+
+`empty-data-set` empties the data set (PUT []) just before the first chunk, and only if there is
+one. A dry run prints each request, in order, and sends nothing; its counts are of chunks printed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from types import TracebackType
+from typing import Any
+
+from performanceplatform.collector.backdrop.client import MAX_DECOMPRESSED_BODY, DataSet, PreparedRequest
+from performanceplatform.collector.backdrop.encoding import encode_records
+from performanceplatform.collector.backdrop_validation import check_records
+from performanceplatform.collector.errors import (
+    CollectorError,
+    ConfigurationError,
+    InvalidRecordError,
+    PushError,
+    RetryableError,
+    RunInterrupted,
+    UpstreamError,
+)
+from performanceplatform.collector.options import DEFAULT_CHUNK_SIZE
+from performanceplatform.collector.redaction import redact
+from performanceplatform.collector.workers import FINISH_IN_FLIGHT_SECONDS, DaemonPool
+
+log = logging.getLogger(__name__)
+
+Record = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PushReport:
+    """What a push did. In a dry run the counts are of requests printed, not sent."""
+
+    records_sent: int
+    chunks_sent: int
+    emptied: bool = False
+    dry_run: bool = False
+
+
+def push_records(sink: BackdropSink, records: Iterable[Record]) -> PushReport:
+    """Send `records` through `sink`, a chunk at a time as they are read.
+
+    A list or tuple is checked whole before anything is sent; any other iterable (a source still
+    fetching) a chunk at a time, just before that chunk goes out. Whatever stops the records (the
+    source failing, a stop) surfaces here, and the sink's exit says what had landed by then.
+    """
+    _require_records_iterable(records)
+    checked = isinstance(records, Sequence)
+    with sink:
+        if checked:
+            sink.check(list(records))
+        for chunk in chunked(records, sink.chunk_size):
+            sink.send(chunk, checked=checked)
+        return sink.finish()
+
+
+def chunked(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    """`records` in lists of `size` (the last may be shorter), read as they are needed."""
+    _require_records_iterable(records)
+    iterator = iter(records)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+@dataclass
+class _Chunk:
+    number: int
+    first_index: int
+    record_count: int
+    request: PreparedRequest
+
+
+class _Ledger:
+    """What became of each chunk. The courier writes it as answers arrive; the pushing thread reads
+    it under the same condition, and waits on it for room or for the chunks on their way."""
+
+    def __init__(self) -> None:
+        self.changed = threading.Condition()
+        self.stored_chunks = 0
+        self.stored_records = 0
+        self.emptied = False
+        self.on_the_way: list[_Chunk] = []
+        self.failure: PushError | None = None
+
+    @property
+    def touched_backdrop(self) -> bool:
+        return self.emptied or self.stored_chunks > 0 or bool(self.on_the_way)
+
+
+class BackdropSink:
+    """Use as `with BackdropSink(data_set, chunk_size=...) as sink: sink.send(chunk) ...; sink.finish()`."""
+
+    def __init__(
+        self, data_set: DataSet, *, chunk_size: int = DEFAULT_CHUNK_SIZE, empty_first: bool = False
+    ):
+        if isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+            raise ConfigurationError(
+                f"expected a positive whole number of records per request, got {chunk_size!r}", key="chunk-size"
+            )
+        self.data_set = data_set
+        self.chunk_size = chunk_size
+        self.empty_first = empty_first
+        self._ledger = _Ledger()
+        self._courier: DaemonPool | None = None
+        self._next_number = 1
+        self._next_index = 0
+        # "stored" or "printed": what a chunk that went out became.
+        self._landed_word = "printed (dry run)" if data_set.dry_run else "stored"
+
+    # The push ------------------------------------------------------------------------------------
+
+    def __enter__(self) -> BackdropSink:
+        log.info(
+            "pushing to Backdrop %s in chunks of %d (Govuk-Request-Id %s%s)",
+            self.data_set.name,
+            self.chunk_size,
+            self.data_set.request_id,
+            ", dry run" if self.data_set.dry_run else "",
+        )
+        if not self.data_set.dry_run:
+            self._courier = DaemonPool(1, "backdrop-push")
+        return self
+
+    def check(self, records: list[Record]) -> None:
+        """Check a whole set of records before any is sent: a bad one fails the push with nothing sent."""
+        check_records(records, start_index=self._next_index)
+
+    def send(self, records: list[Record], *, checked: bool = False) -> None:
+        """Check (unless `checked` already), encode and dispatch one chunk; raises the failure of a
+        chunk before it, if any."""
+        if not records:
+            return
+        number, first_index = self._next_number, self._next_index
+        self._raise_failure()
+        try:
+            if not checked:
+                check_records(records, start_index=first_index)
+        except InvalidRecordError as error:
+            # A sequential push would have met the chunks before this one first.
+            self._settle()
+            if not self._ledger.touched_backdrop:
+                raise
+            raise self._failure(number, first_index, len(records), str(error), error) from error
+        body = encode_records(records)
+        if len(body) > MAX_DECOMPRESSED_BODY:
+            self._settle()
+            raise self._failure(
+                number,
+                first_index,
+                len(records),
+                f"its {len(body)} bytes of JSON are more than the {MAX_DECOMPRESSED_BODY} Backdrop accepts "
+                "in one request; lower chunk-size",
+                None,
+            )
+        chunk = _Chunk(number, first_index, len(records), self.data_set.prepare("POST", body))
+        self._wait_for_room()
+        if self.empty_first and not self._ledger.emptied:
+            self._empty()
+        with self._ledger.changed:
+            self._ledger.on_the_way.append(chunk)
+        self._next_number += 1
+        self._next_index += len(records)
+        if self._courier is None:
+            self._deliver(chunk)
+            self._raise_failure()
+        else:
+            self._courier.submit(self._deliver, chunk)
+
+    def finish(self) -> PushReport:
+        """Wait for every chunk on its way; the report, or the failure of the first that failed."""
+        self._settle()
+        ledger = self._ledger
+        if ledger.stored_chunks == 0:
+            log.info("no data to push to Backdrop %s; nothing sent", self.data_set.name)
+        else:
+            log.info(
+                "%s %d records in %d chunks to Backdrop %s",
+                "printed (dry run)" if self.data_set.dry_run else "pushed",
+                ledger.stored_records,
+                ledger.stored_chunks,
+                self.data_set.name,
+            )
+        return PushReport(
+            records_sent=ledger.stored_records,
+            chunks_sent=ledger.stored_chunks,
+            emptied=ledger.emptied,
+            dry_run=self.data_set.dry_run,
+        )
+
+    def empty_now(self) -> None:
+        """Empty the data set with nothing to push after it (a trending run that found no pages)."""
+        self._empty()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        stopped = isinstance(error, RunInterrupted | KeyboardInterrupt)
+        try:
+            if error is None or isinstance(error, PushError):
+                return
+            if not stopped:
+                # Let the chunks on their way end, so that what landed is known exactly; one that
+                # failed is the push's failure, as a sequential push would have met it first.
+                failure = self._settle(raise_failure=False)
+                if failure is not None:
+                    raise failure from error
+            self._report_on(error)
+        finally:
+            if self._courier is not None:
+                self._courier.stop()
+                if not stopped:
+                    self._courier.join(timeout=FINISH_IN_FLIGHT_SECONDS)
+
+    # Internals -----------------------------------------------------------------------------------
+
+    def _deliver(self, chunk: _Chunk) -> None:
+        """Send one chunk (on the courier's thread; a dry run prints it on the pushing thread)."""
+        started = time.monotonic()
+        try:
+            status = self.data_set.send(chunk.request)
+        except UpstreamError as error:
+            failure = error
+        except RunInterrupted:
+            raise  # only in a dry run, on the pushing thread: the sink's exit says what it stopped
+        except BaseException as error:  # a bug must end the push, not leave it waiting for ever
+            failure = error
+        else:
+            self._landed(chunk, status, time.monotonic() - started)
+            return
+        with self._ledger.changed:
+            self._ledger.on_the_way.remove(chunk)
+            if self._ledger.failure is None:
+                self._ledger.failure = self._failure(
+                    chunk.number,
+                    chunk.first_index,
+                    chunk.record_count,
+                    str(failure),
+                    failure if isinstance(failure, CollectorError) else None,
+                    maybe_stored=isinstance(failure, RetryableError),
+                )
+                self._ledger.failure.__cause__ = failure
+            self._ledger.changed.notify_all()
+
+    def _landed(self, chunk: _Chunk, status: int | None, seconds: float) -> None:
+        with self._ledger.changed:
+            self._ledger.on_the_way.remove(chunk)
+            self._ledger.stored_chunks += 1
+            self._ledger.stored_records += chunk.record_count
+            self._ledger.changed.notify_all()
+        size = len(chunk.request.body)
+        if status is None:
+            log.info(
+                "dry run: chunk %d for Backdrop %s printed, not sent: %d records, %d bytes of JSON",
+                chunk.number, self.data_set.name, chunk.record_count, size,
+            )
+        else:
+            log.info(
+                "pushed chunk %d to Backdrop %s: %d records, %d bytes of JSON%s, status %d, %.3f s",
+                chunk.number,
+                self.data_set.name,
+                chunk.record_count,
+                size,
+                " (gzipped)" if chunk.request.gzipped else "",
+                status,
+                seconds,
+            )
+
+    def _wait_for_room(self) -> None:
+        """Wait until no chunk is on its way (chunks land in order); raise a failure that came meanwhile."""
+        ledger = self._ledger
+        with ledger.changed:
+            # Waiting here is interruptible: SIGTERM's handler raises in this (the main) thread.
+            ledger.changed.wait_for(lambda: ledger.failure is not None or not ledger.on_the_way)
+        self._raise_failure()
+
+    def _settle(self, *, raise_failure: bool = True) -> PushError | None:
+        """Wait for every chunk on its way; raise (or return) the push's failure, if any."""
+        ledger = self._ledger
+        with ledger.changed:
+            ledger.changed.wait_for(lambda: not ledger.on_the_way)
+            failure = ledger.failure
+        if failure is not None and raise_failure:
+            raise failure
+        return failure
+
+    def _raise_failure(self) -> None:
+        failure = self._ledger.failure
+        if failure is not None:
+            raise failure
+
+    def _empty(self) -> None:
+        try:
+            self.data_set.empty()
+        except UpstreamError as error:
+            raise PushError(
+                f"emptying Backdrop data set {self.data_set.name} (PUT []) failed: {redact(str(error))}. "
+                "No records were pushed.",
+                chunks_sent=0,
+                records_sent=0,
+                failed_chunk=None,
+                cause=error,
+            ) from error
+        with self._ledger.changed:
+            self._ledger.emptied = True
+
+    def _report_on(self, error: BaseException) -> None:
+        """Say what had landed when `error` (the source's, a bad record's, a stop's) ended the push."""
+        ledger = self._ledger
+        with ledger.changed:
+            stored_chunks, stored_records = ledger.stored_chunks, ledger.stored_records
+            emptied = ledger.emptied
+            on_the_way = list(ledger.on_the_way)
+        name = self.data_set.name
+        if on_the_way and isinstance(error, RunInterrupted):
+            number = on_the_way[0].number
+            raise RunInterrupted(
+                f"{error} while pushing chunk {number} to Backdrop {name}: {stored_chunks} earlier chunks "
+                f"({stored_records} records) had been {self._landed_word}; chunk {number} may or may not have "
+                "been; nothing after it was sent",
+                signal_number=error.signal_number,
+            ) from None
+        if not (emptied or stored_chunks):
+            return
+        log.warning(
+            "the records being pushed to Backdrop %s stopped with an error after %d chunks (%d records) had been %s%s",
+            name,
+            stored_chunks,
+            stored_records,
+            self._landed_word,
+            " in the emptied data set" if emptied else "",
+        )
+        if isinstance(error, CollectorError):
+            error.add_note(
+                f"{stored_chunks} chunk{'s' if stored_chunks != 1 else ''} ({stored_records} records) had been "
+                f"{self._landed_word} in Backdrop {name}{' (emptied first)' if emptied else ''}; "
+                "nothing after them was sent"
+            )
+
+    def _failure(
+        self,
+        number: int,
+        first_index: int,
+        record_count: int,
+        reason: str,
+        cause: CollectorError | None,
+        *,
+        maybe_stored: bool = False,
+    ) -> PushError:
+        ledger = self._ledger
+        stored_chunks, stored_records = ledger.stored_chunks, ledger.stored_records
+        last_index = first_index + record_count - 1
+        records = f"record {first_index}" if record_count == 1 else f"records {first_index}-{last_index}"
+        message = f"push to Backdrop {self.data_set.name} failed at chunk {number} ({records}): {redact(reason)}. "
+        if stored_chunks:
+            message += (
+                f"{stored_chunks} earlier chunk{'s' if stored_chunks != 1 else ''} "
+                f"({stored_records} records) had been {self._landed_word}"
+            )
+            message += " in the emptied data set. " if ledger.emptied else ". "
+        elif maybe_stored:
+            message += "No earlier chunk had been stored"
+            message += " (the data set had been emptied). " if ledger.emptied else ". "
+        elif ledger.emptied:
+            message += "The data set had been emptied and no records were stored. "
+        else:
+            message += "No records were stored. "
+        if maybe_stored:
+            message += f"Chunk {number} may or may not have been stored (Backdrop can fail after storing). "
+        message += "Nothing after it was sent."
+        return PushError(
+            message,
+            chunks_sent=stored_chunks,
+            records_sent=stored_records,
+            failed_chunk=number,
+            cause=cause,
+        )
+
+
+def _require_records_iterable(records: object) -> None:
+    # A str is iterable and a dict iterates over its keys: both would be chunked into nonsense, as
+    # the original client did with a str on Python 3.
+    if isinstance(records, str | bytes | bytearray | Mapping) or not isinstance(records, Iterable):
+        raise TypeError(
+            f"records must be an iterable of dicts (a list or a generator), not {type(records).__name__}"
+        )

@@ -1,0 +1,98 @@
+"""The GA4 Data API: the main GA source, for `properties/<n>` ids.
+
+A `ga`-family query file keeps its Universal Analytics shape and is translated for GA4: names
+through the UA → GA4 table (`names`, checked against `schema`), filters (`filters`), sort and
+`maxResults` (`query`); `runReport` answers are read page by page into the one GA row shape
+(`pages`), so the records are the v3 collectors': the same field names, `_timestamp`, `timeSpan`
+and `_id`s. Realtime queries go to `runRealtimeReport` (`realtime`). `client` speaks
+`analyticsdata` v1beta through the shared Google transport. `DATA_API` is the `GaSource`.
+
+Only the query modules are imported to check a query or ask for a realtime count; the pages
+(and the record builder behind the row shape) when a report is read, and the client (and Google's
+libraries) when a run opens it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from performanceplatform.collector.concurrency import GA4_MAX_CONCURRENCY
+from performanceplatform.collector.errors import ConfigurationError
+from performanceplatform.collector.ga.data_api.query import DateRange, ReportQuery, translate
+from performanceplatform.collector.ga.data_api.realtime import RealtimeQuery, active_count
+from performanceplatform.collector.ga.data_api.schema import DATE_RANGE
+from performanceplatform.collector.ga.query import GaQuery
+from performanceplatform.collector.ga.trends import TrendingQuery, TrendingRow, TrendingWindow
+
+if TYPE_CHECKING:
+    from performanceplatform.collector.context import RunContext
+    from performanceplatform.collector.ga.rows import GaRows
+
+# UA's trending query split the fortnight by these; GA4 asks for two named weeks instead.
+UA_DATE_DIMENSIONS = ("day", "month", "year")
+
+
+class DataApiSource:
+    name = "GA4 Data API"
+    max_concurrency: int | None = GA4_MAX_CONCURRENCY
+
+    def report_problems(self, query: GaQuery, *, source: str) -> list[ConfigurationError]:
+        return translate(query, source=source)[1]
+
+    def report(self, query: GaQuery, *, source: str) -> ReportQuery:
+        return ReportQuery.of(query, source=source)
+
+    def trending_report(self, query: TrendingQuery, *, source: str) -> ReportQuery:
+        return self.report(self._trending_shape(query), source=source)
+
+    def trending_problems(self, query: TrendingQuery, *, source: str) -> list[ConfigurationError]:
+        return self.report_problems(self._trending_shape(query), source=source)
+
+    def realtime_request(self, query: Mapping[str, Any], *, source: str) -> RealtimeQuery:
+        return RealtimeQuery.from_config(query, source=source)
+
+    def realtime_problems(self, query: Mapping[str, Any], *, source: str) -> list[ConfigurationError]:
+        return RealtimeQuery.translate(query, source=source)[1]
+
+    def open(self, context: RunContext) -> Any:
+        from performanceplatform.collector.ga.data_api.client import open_data_api
+
+        return open_data_api(context)
+
+    def fetch_period(self, client: Any, report: ReportQuery, start: date, end: date) -> GaRows:  # type: ignore[override]
+        from performanceplatform.collector.ga.data_api.pages import fetch_report
+
+        return fetch_report(client, report, [DateRange(start, end)])
+
+    def fetch_trending(self, client: Any, report: ReportQuery, window: TrendingWindow) -> list[TrendingRow]:
+        """One report over two named date ranges: each row says its week in GA4's `dateRange`."""
+        from performanceplatform.collector.ga.data_api.pages import fetch_report
+
+        rows = fetch_report(client, report, [DateRange(start, end, name) for name, start, end in window.weeks()])
+        metric = report.metrics[0].written
+        found = []
+        for row in rows:
+            dimensions = dict(row["dimensions"])
+            week = dimensions.pop(DATE_RANGE, None)
+            found.append(TrendingRow(dimensions, week, row["metrics"][metric]))
+        return found
+
+    def realtime_count(self, client: Any, request: RealtimeQuery) -> int:
+        response = client.run_realtime_report(
+            request.property, request.request_body(), what=f"runRealtimeReport request for {request.property}"
+        )
+        return active_count(response)
+
+    def credentials_problems(self, context: RunContext) -> list[str]:
+        from performanceplatform.collector.ga.google_api import credentials_problems
+
+        return credentials_problems(context)
+
+    @staticmethod
+    def _trending_shape(query: TrendingQuery) -> GaQuery:
+        return query.as_report([name for name in query.dimensions if name not in UA_DATE_DIMENSIONS])
+
+
+DATA_API = DataApiSource()
