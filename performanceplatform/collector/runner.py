@@ -26,6 +26,8 @@ KNOWN_ENTRYPOINTS = (
     "performanceplatform.collector.ga.realtime",
     "performanceplatform.collector.ga.contrib.content.table",
     "performanceplatform.collector.pingdom",
+    "performanceplatform.collector.piwik.core",
+    "performanceplatform.collector.piwik.realtime",
 )
 
 CollectorMain = Callable[..., Any]
