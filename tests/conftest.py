@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.support.backdrop",
     "tests.support.google",
     "tests.support.pingdom",
+    "tests.support.matomo",
 ]

@@ -52,8 +52,8 @@ def test_every_problem_is_reported_one_per_line(configs):
 
 
 def test_an_unknown_entrypoint_is_a_problem(configs):
-    query = configs.query("performanceplatform.collector.piwik.core", {})
-    assert "no module named 'performanceplatform.collector.piwik.core'" in problems(check(configs, query))[0]
+    query = configs.query("performanceplatform.collector.webtrends.reports", {})
+    assert "no module named 'performanceplatform.collector.webtrends.reports'" in problems(check(configs, query))[0]
 
 
 def test_check_does_not_fetch_from_stagecraft(configs):

@@ -85,15 +85,19 @@ def test_the_demo_collects_from_the_examples_and_shows_what_landed(tmp_path: Pat
         "carers-allowance/realtime": 1,
         # 24 hours of one Pingdom check
         "carers-allowance/monitoring": 24,
+        # Matomo: four weekly periods of three device types
+        "ida-verify/device-usage": 12,
     }
     # A few records of each data set, as columns, with the collected fields.
     assert "carers-allowance/device-usage: 3 of 12 record(s)" in output
     assert re.search(r"^  _timestamp +.*deviceCategory.*humanId$", output, re.MULTILINE)
     assert re.search(r"^  2024-05-06T00:00:00\+00:00 .*(desktop|mobile|tablet)", output, re.MULTILINE)
     assert re.search(r"^  _timestamp +avgresponse +uptime +downtime +unmonitored +check +_id$", output, re.MULTILINE)
-    assert "4 of 4 collections succeeded" in output
+    assert re.search(r"^  2024-05-06T00:00:00\+00:00 +device-usage +week +(Desktop|Smartphone|Tablet) +\d+ +"
+                     r"device-usage2024-05-06 00:00:00\+00:00week", output, re.MULTILINE)
+    assert "5 of 5 collections succeeded" in output
     # Each collection is shown as the command a person would type.
-    assert output.count("$ pp-collector -q examples/queries/") == 4
+    assert output.count("$ pp-collector -q examples/queries/") == 5
     assert "$ pp-collector -q examples/queries/ga4-weekly-devices.json" in output
     # The stand-ins are gone, and so is every process the demo started.
     assert port_is_closed(stand_ins_url(output))
@@ -102,7 +106,7 @@ def test_the_demo_collects_from_the_examples_and_shows_what_landed(tmp_path: Pat
     log = (tmp_path / "work" / "log" / "collector.json.log").read_text().splitlines()
     assert {json.loads(line)["@fields"]["data_group_data_type"] for line in log} >= {
         "carers-allowance/device-usage", "carers-allowance/journey", "carers-allowance/realtime",
-        "carers-allowance/monitoring",
+        "carers-allowance/monitoring", "ida-verify/device-usage",
     }
 
 
@@ -127,7 +131,7 @@ def test_a_failed_collection_is_reported_and_the_demo_fails(tmp_path: Path) -> N
 
     assert result.returncode == 1
     assert re.search(r"FAILED \(exit 1\) in [\d.]+ s: pp-collector: error: .*401.*", result.stdout), result.stdout
-    assert "3 of 4 collections succeeded" in result.stdout
+    assert "4 of 5 collections succeeded" in result.stdout
     assert table_rows(result.stdout)["carers-allowance/monitoring"] == 0
     assert table_rows(result.stdout)["carers-allowance/device-usage"] == 12
     assert port_is_closed(stand_ins_url(result.stdout))

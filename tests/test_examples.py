@@ -30,6 +30,7 @@ from performanceplatform.collector.standins.local import (
     EXAMPLE_BACKDROP_TOKENS,
     EXAMPLE_CLIENT_ID,
     EXAMPLE_CLIENT_SECRET,
+    EXAMPLE_MATOMO_TOKEN_AUTH,
     EXAMPLE_OMNISCIENT_TOKEN,
     EXAMPLE_PINGDOM_API_TOKEN,
     EXAMPLE_PINGDOM_APP_KEY,
@@ -186,6 +187,7 @@ def test_the_example_accounts_are_the_ones_the_stand_ins_accept() -> None:
     assert (pingdom["user"], pingdom["password"], pingdom["app_key"]) == (
         EXAMPLE_PINGDOM_USER, EXAMPLE_PINGDOM_PASSWORD, EXAMPLE_PINGDOM_APP_KEY,
     )
+    assert load("credentials/matomo.json")["token_auth"] == EXAMPLE_MATOMO_TOKEN_AUTH
 
 
 @pytest.mark.parametrize(
@@ -245,6 +247,14 @@ def test_both_pingdom_apis_and_stagecraft_were_asked(
     [fetch] = stand_ins.stagecraft.requests_to("^/collector/")
     assert fetch.path == f"/collector/{EXAMPLE_STAGECRAFT_COLLECTOR['slug']}"
     assert fetch.status == 200
+
+
+def test_the_matomo_examples_posted_their_token(collected: dict[str, CliResult], stand_ins: LocalStandIns) -> None:
+    calls = stand_ins.matomo.api_calls()
+    assert {call.parameters["method"] for call in calls} == {
+        "DevicesDetection.getType", "Goals.get", "Live.getCounters"
+    }
+    assert {(call.token_in, call.status) for call in calls} == {("body", 200)}
 
 
 # The collector package ----------------------------------------------------------------------------

@@ -3,10 +3,10 @@
     python -m performanceplatform.collector.demo [--examples DIR] [--workdir DIR] [--timeout SECONDS]
 
 Starts the stand-ins (Google OAuth, the GA4 Data API, Core Reporting and Real Time v3, Pingdom 3.1,
-Backdrop) on 127.0.0.1, copies the example config files of `examples/` into a work directory with
-their URLs pointed at the stand-ins, runs real `pp-collector` processes with them (a GA4 weekly
-backfill, a Universal Analytics query, a realtime count, a day of Pingdom), and prints what landed
-in the Backdrop stand-in. Every
+Matomo, Backdrop) on 127.0.0.1, copies the example config files of `examples/` into a work
+directory with their URLs pointed at the stand-ins, runs real `pp-collector` processes with them (a
+GA4 weekly backfill, a Universal Analytics query, a realtime count, a day of Pingdom, four weeks of
+Matomo), and prints what landed in the Backdrop stand-in. Every
 process it starts is stopped before it exits, whether the runs succeed, fail, or it is interrupted.
 
 Exit status: 0 when every collection succeeded and landed records; 1 otherwise; 130 on Ctrl-C and
@@ -93,6 +93,13 @@ RUNS = (
         "tokens/pingdom.json",
         ("--start", "2024-06-03", "--end", "2024-06-04"),
     ),
+    DemoRun(
+        "Matomo 5 (formerly Piwik): four weeks of visits by device type, the token in a POST body",
+        "queries/matomo-weekly-devices.json",
+        "credentials/matomo.json",
+        "tokens/matomo.json",
+        ("--start", "2024-05-06", "--end", "2024-06-02"),
+    ),
 )
 
 
@@ -131,7 +138,7 @@ def run_demo(examples: Path, workdir: Path | None, timeout: float, started: floa
     with _work_directory(workdir) as work, LocalStandIns() as stand_ins:
         copied = copy_examples(examples, work / "examples", stand_ins.url)
         print(f"Stand-ins of Google OAuth, Google Analytics (GA4 Data API, Core Reporting and Real Time v3), "
-              f"Pingdom and Backdrop on {stand_ins.url}")
+              f"Pingdom, Matomo and Backdrop on {stand_ins.url}")
         print(f"Example files from {examples}, copied to {copied} with {EXAMPLES_BASE_URL} -> {stand_ins.url}")
         print()
         deadline = started + timeout

@@ -33,6 +33,8 @@ KNOWN_ENTRYPOINTS = (
     "performanceplatform.collector.ga.realtime",
     "performanceplatform.collector.ga.contrib.content.table",
     "performanceplatform.collector.pingdom",
+    "performanceplatform.collector.piwik.core",
+    "performanceplatform.collector.piwik.realtime",
 )
 RUN_CONTEXT_MARK = "takes_run_context"
 # Allocations between collections of the youngest generation while a collector runs (see

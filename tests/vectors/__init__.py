@@ -1,4 +1,5 @@
-"""Python 2.7 vectors (py2_vectors.json, printed by gen_py2_vectors.py under CPython 2.7.18)."""
+"""Python 2.7 vectors, printed under CPython 2.7.18: py2_vectors.json (gen_py2_vectors.py) and
+py2_matomo_vectors.json (gen_py2_matomo_vectors.py: the Matomo collectors' records)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ from pathlib import Path
 from typing import Any
 
 VECTORS = Path(__file__).with_name("py2_vectors.json")
+MATOMO_VECTORS = Path(__file__).with_name("py2_matomo_vectors.json")
 
 
 @functools.cache
 def load_vectors() -> dict[str, Any]:
     return json.loads(VECTORS.read_text(encoding="utf-8"))
+
+
+@functools.cache
+def load_matomo_vectors() -> dict[str, Any]:
+    return json.loads(MATOMO_VECTORS.read_text(encoding="utf-8"))
 
 
 def decode(tagged: dict[str, Any]) -> Any:

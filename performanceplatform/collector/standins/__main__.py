@@ -1,6 +1,6 @@
 """`python -m performanceplatform.collector.standins`: the stand-ins on a local port, until Ctrl-C.
 
-For developing a query file or a new collector without a Google, Pingdom or Backdrop account:
+For developing a query file or a new collector without a Google, Pingdom, Matomo or Backdrop account:
 every service pp-collector talks to answers on http://127.0.0.1:PORT, accepts the example
 accounts of `examples/`, and makes up numbers for any query. What is pushed can be read back with
 `GET /data/<group>/<type>`, and with `--database` it survives a restart.
@@ -26,8 +26,8 @@ from performanceplatform.collector.standins.local import (
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m performanceplatform.collector.standins",
-        description="Serve stand-ins of Google OAuth, Google Analytics, Pingdom, Backdrop and Stagecraft on "
-        "127.0.0.1, for running pp-collector offline. Stop with Ctrl-C.",
+        description="Serve stand-ins of Google OAuth, Google Analytics, Pingdom, Matomo, Backdrop and Stagecraft "
+        "on 127.0.0.1, for running pp-collector offline. Stop with Ctrl-C.",
     )
     parser.add_argument(
         "--port", type=int, default=DEFAULT_PORT,

@@ -9,6 +9,7 @@ path                           stand-in
 ``/analytics/v3/``             Google Analytics Core Reporting v3 and Real Time v3
 ``/v1beta/``                   Google Analytics Data API (GA4): ``runReport``, ``runRealtimeReport``
 ``/api/2.0/``, ``/api/3.1/``   Pingdom
+``/matomo/index.php``          Matomo's Reporting API (``piwik.core``, ``piwik.realtime``)
 ``/data/``                     Backdrop (write API, and ``GET /data/<group>/<type>`` for what landed)
 ``/collector/``                Stagecraft (``pp-collector -l SLUG``)
 =============================  ======================================================================
@@ -40,6 +41,7 @@ from performanceplatform.collector.standins.backdrop import BackdropStandIn
 from performanceplatform.collector.standins.google_analytics import GoogleAnalyticsStandIn
 from performanceplatform.collector.standins.google_analytics_data import GoogleAnalyticsDataStandIn
 from performanceplatform.collector.standins.google_oauth import ANALYTICS_READONLY, GoogleOAuthStandIn
+from performanceplatform.collector.standins.matomo import MatomoStandIn
 from performanceplatform.collector.standins.pingdom import PingdomStandIn
 from performanceplatform.collector.standins.server import Fault, RecordedRequest, Response, StandIn
 from performanceplatform.collector.standins.stagecraft import StagecraftStandIn
@@ -65,6 +67,8 @@ EXAMPLE_BACKDROP_TOKENS = {
     "ga-content": "example-ga-content-token",
     "pingdom": "example-pingdom-token",
     "transactions": "example-transactions-token",
+    "matomo": "example-matomo-token",
+    "matomo-realtime": "example-matomo-realtime-token",
 }
 EXAMPLE_OMNISCIENT_TOKEN = "example-omniscient-token"  # noqa: S105
 EXAMPLE_PINGDOM_CHECKS = ("Carers Allowance", "Register to vote", "find-an-apprenticeship")
@@ -72,6 +76,9 @@ EXAMPLE_PINGDOM_USER = "monitoring@example.gov.uk"
 EXAMPLE_PINGDOM_PASSWORD = "example-pingdom-password"  # noqa: S105
 EXAMPLE_PINGDOM_APP_KEY = "example-pingdom-app-key"
 EXAMPLE_PINGDOM_API_TOKEN = "example-pingdom-api-token"  # noqa: S105
+EXAMPLE_MATOMO_TOKEN_AUTH = "example-matomo-token-auth"  # noqa: S105
+# The sites of the example Matomo: the site ids the production query files name.
+EXAMPLE_MATOMO_SITES = ("1", "9")
 EXAMPLE_STAGECRAFT_COLLECTOR = {
     "slug": "carers-allowance-monitoring",
     "entry_point": "performanceplatform.collector.pingdom",
@@ -84,10 +91,10 @@ EXAMPLE_STAGECRAFT_COLLECTOR = {
 
 
 class LocalStandIns(StandIn):
-    """Google OAuth, Google Analytics (v3 and GA4), Pingdom, Backdrop and Stagecraft on one port.
+    """Google OAuth, Google Analytics (v3 and GA4), Pingdom, Matomo, Backdrop and Stagecraft on one port.
 
-    Each service is its own stand-in (`oauth`, `analytics`, `analytics_data`, `pingdom`, `backdrop`,
-    `stagecraft`), reachable as an attribute for inspection; this server hands every request to
+    Each service is its own stand-in (`oauth`, `analytics`, `analytics_data`, `pingdom`, `matomo`,
+    `backdrop`, `stagecraft`), reachable as an attribute for inspection; this server hands every request to
     the one whose path prefix it matches, and records it in both. Faults injected here
     (`fail_next(..., path=)`) answer in the owning service's error shape.
     """
@@ -122,6 +129,7 @@ class LocalStandIns(StandIn):
             app_key=EXAMPLE_PINGDOM_APP_KEY,
             api_token=EXAMPLE_PINGDOM_API_TOKEN,
         )
+        self.matomo = MatomoStandIn(token_auth=EXAMPLE_MATOMO_TOKEN_AUTH, sites=EXAMPLE_MATOMO_SITES, seed=seed)
         self.backdrop = BackdropStandIn(
             database=database, open_tokens={*EXAMPLE_BACKDROP_TOKENS.values(), *backdrop_tokens}
         )
@@ -134,6 +142,7 @@ class LocalStandIns(StandIn):
             ("/analytics/v3/", "Google Analytics Core Reporting and Real Time v3", self.analytics),
             ("/v1beta/", "Google Analytics Data API (GA4)", self.analytics_data),
             ("/api/", "Pingdom API 2.0 and 3.1", self.pingdom),
+            ("/matomo/", "Matomo Reporting API (index.php)", self.matomo),
             ("/data/", "Backdrop", self.backdrop),
             ("/_status", "Backdrop status", self.backdrop),
             ("/collector/", "Stagecraft", self.stagecraft),
