@@ -338,9 +338,9 @@ CONFIGURATION_MISTAKES = {
     "a url that is not one": ({}, {"url": "foo"}, "key 'url': expected the Matomo address"),
     "plain http elsewhere": ({}, {"url": "http://matomo.example.gov.uk/index.php"},
                              "refusing to send the Matomo token_auth over plain http"),
-    "no site_id": ({"site_id": None}, {}, "query: key 'site_id': expected the Matomo site's id"),
-    "no api_method": ({"api_method": None}, {}, "query: key 'api_method': expected a Reporting API method"),
-    "an unknown frequency": ({"frequency": "hourly"}, {}, "query: key 'frequency': expected one of daily, weekly"),
+    "no site_id": ({"site_id": None}, {}, "key 'query.site_id': expected the Matomo site's id"),
+    "no api_method": ({"api_method": None}, {}, "key 'query.api_method': expected a Reporting API method"),
+    "an unknown frequency": ({"frequency": "hourly"}, {}, "key 'query.frequency': expected one of daily, weekly"),
     "a token in the arguments": ({"api_method_arguments": {"token_auth": "x"}}, {},
                                  "'token_auth' belongs in the credentials file"),
 }
@@ -387,7 +387,7 @@ def test_check_reports_every_problem_without_a_request(matomo_collector: MatomoC
     assert result.exit_code == 2
     problems = result.stderr.strip().splitlines()
     assert len(problems) == 3, result.stderr
-    assert "key 'site_id'" in problems[0]
+    assert "key 'query.site_id'" in problems[0]
     assert "key 'options.mappings'" in problems[1]
     assert "missing 'token_auth'" in problems[2] and "credentials file" in problems[2]
     assert matomo_collector.matomo.requests == []

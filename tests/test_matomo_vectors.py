@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
+from performanceplatform.collector.options import parse_options
 from performanceplatform.collector.periods import TIME_SPANS
 from performanceplatform.collector.piwik.answers import mappings_from, period_rows
 from performanceplatform.collector.py2compat import py2_dict_order
@@ -75,8 +76,8 @@ def test_the_vectors_cover_what_the_collector_meets() -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda case: case["name"])
 def test_records_from_an_answer_are_the_originals(case: dict[str, Any]) -> None:
     options = json.loads(case["options"])
-    periods = period_rows(json.loads(case["answer"]), mappings_from(options), TIME_SPANS[case["frequency"]],
-                          case["method"])
+    mappings = mappings_from(parse_options(options))
+    periods = period_rows(json.loads(case["answer"]), mappings, TIME_SPANS[case["frequency"]], case["method"])
 
     records = build_records([row for period in periods for row in period], options, case["data_type"])
 

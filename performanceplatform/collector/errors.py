@@ -130,3 +130,11 @@ def problems_of(*steps: Callable[[], object]) -> list[str]:
         except ConfigurationError as error:
             problems.append(str(error))
     return problems
+
+
+def in_query_file(error: ConfigurationError, source: str | None) -> ConfigurationError:
+    """A problem a query reader found in the `query` object (source "query"), naming the query file."""
+    if error.source not in (None, "query") or source is None:
+        return error
+    key = f"query.{error.key}" if error.key and not error.key.startswith(("query", "options")) else error.key
+    return ConfigurationError(error.detail, source=source, key=key or "query")

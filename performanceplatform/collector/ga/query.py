@@ -134,10 +134,3 @@ def _frequency(value: Any, source: str | None) -> str:
     except ConfigurationError as error:
         raise query_error(error.detail, source, "frequency") from None
 
-
-def in_query_file(error: ConfigurationError, source: str | None) -> ConfigurationError:
-    """A problem a translator found in the `query` object (source "query"), naming the query file."""
-    if error.source not in (None, "query") or source is None:
-        return error
-    key = f"query.{error.key}" if error.key and not error.key.startswith("query") else (error.key or "query")
-    return ConfigurationError(error.detail, source=source, key=key)

@@ -1,9 +1,8 @@
 """`ga.realtime`: how many people are on a page right now, one record every run (every 2 minutes).
 
 The query keeps the Real Time v3 keys (`ids`, `metrics`, `filters`); the source for its `ids`
-(`sources`) asks its API and counts. The record is `{_timestamp, _id, unique_visitors, for_url}`
-with `_timestamp` and `_id` both the run's UTC time to the second, as the original wrote it, so
-dashboards reading the data set keep working. `additionalFields` and plugins apply, as for every
+(`sources`) asks its API and counts, and the run pushes the realtime record (`realtime`: the
+count, now, `for_url` the query's filters). `additionalFields` and plugins apply, as for every
 collector (the original ignored options; real realtime queries have none). A realtime count
 cannot be backfilled, so dates are refused before anything is asked.
 """
@@ -11,20 +10,18 @@ cannot be backfilled, so dates are refused before anything is asked.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
-from typing import Any
 
 from performanceplatform.collector.context import RunContext
 from performanceplatform.collector.errors import CollectorError
 from performanceplatform.collector.ga.sources import source_for
 from performanceplatform.collector.periods import utc_now
 from performanceplatform.collector.pipeline import open_sink, push, records_with_options
+from performanceplatform.collector.realtime import NO_BACKFILL, realtime_record
 from performanceplatform.collector.runner import legacy_main, takes_run_context
 
 log = logging.getLogger(__name__)
 
 ENTRYPOINT = "performanceplatform.collector.ga.realtime"
-NO_BACKFILL = "Cannot backfill realtime collectors"
 
 
 @takes_run_context
@@ -52,7 +49,3 @@ def check(context: RunContext) -> list[str]:
 
 main = legacy_main(ENTRYPOINT, collect)
 
-
-def realtime_record(count: int, for_url: str, now: datetime) -> dict[str, Any]:
-    timestamp = now.replace(microsecond=0).isoformat()
-    return {"_timestamp": timestamp, "_id": timestamp, "unique_visitors": count, "for_url": for_url}

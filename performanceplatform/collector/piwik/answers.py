@@ -20,6 +20,7 @@ from datetime import date
 from typing import Any
 
 from performanceplatform.collector.errors import ConfigurationError, FatalUpstreamError
+from performanceplatform.collector.options import Options
 from performanceplatform.collector.piwik.client import SERVICE
 from performanceplatform.collector.py2compat import py2_dict_order
 from performanceplatform.collector.records import Row
@@ -29,22 +30,17 @@ _PERIOD_START = re.compile(r"\d{4}-\d{2}(-\d{2})?", re.ASCII)
 MAX_SHOWN = 300
 
 
-def mappings_from(options: Mapping[str, Any] | None) -> dict[str, str]:
-    """`options.mappings`: required, since only the columns it names reach the records."""
-    mappings = (options or {}).get("mappings")
-    if mappings is None:
+def mappings_from(options: Options, *, source: str | None = None) -> Mapping[str, str]:
+    """`options.mappings` (its shape checked with the other options): required, since only the
+    columns it names reach the records."""
+    if options.raw.get("mappings") is None:
         raise ConfigurationError(
             "is required for Matomo queries: only the columns it names reach the records "
             '(such as {"label": "browser", "nb_visits": "sessions"})',
+            source=source,
             key="options.mappings",
         )
-    if not isinstance(mappings, Mapping) or not all(
-        isinstance(source, str) and isinstance(target, str) for source, target in mappings.items()
-    ):
-        raise ConfigurationError(
-            f"expected an object of Matomo column to record field, got {mappings!r}", key="options.mappings"
-        )
-    return dict(mappings)
+    return options.mappings
 
 
 def period_rows(answer: Any, mappings: Mapping[str, str], time_span: str, method: str) -> list[list[Row]]:

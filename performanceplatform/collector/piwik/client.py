@@ -15,13 +15,13 @@ a token over plain http and the one retry policy.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from performanceplatform.collector.config import credentials_source
 from performanceplatform.collector.errors import (
     ConfigurationError,
     FatalUpstreamError,
@@ -61,12 +61,12 @@ class Connection:
     token_auth: str = field(repr=False)
 
 
-def connection_from_credentials(credentials: Mapping[str, Any]) -> Connection:
-    """The Matomo address and token of a credentials file: `{"url", "token_auth"}`, both required.
+def connection_from_credentials(credentials: Mapping[str, Any], *, source: str = "credentials file") -> Connection:
+    """The Matomo address and token of a credentials file (`source` names it): `{"url", "token_auth"}`,
+    both required.
 
     The token is registered for redaction before anything can log it.
     """
-    source = credentials_source()
     if not isinstance(credentials, Mapping):
         raise ConfigurationError(f"{EXPECTED_SHAPE}; got {type(credentials).__name__}", source=source)
     register_secret(credentials.get("token_auth"))
@@ -98,7 +98,7 @@ def connection_from_credentials(credentials: Mapping[str, Any]) -> Connection:
     return Connection(url, token)
 
 
-def classify(service: str, response: HttpResponse) -> None:
+def classify(service: str, response: HttpResponse, *, credentials_source: str = "the credentials file") -> None:
     """Matomo's `classify` hook for `HttpClient`.
 
     429 (Matomo Cloud's rate limit) and 5xx are retryable, after `Retry-After` when the answer
@@ -112,20 +112,32 @@ def classify(service: str, response: HttpResponse) -> None:
     if status == 429 or status >= 500:
         raise RetryableError(message, service=service, status=status, retry_after=retry_after_seconds(response))
     if status == 401:
-        message += f"; check token_auth in {credentials_source()} (a token of a user who may view the site)"
+        message += f"; check token_auth in {credentials_source} (a token of a user who may view the site)"
     raise FatalUpstreamError(message, service=service, status=status)
 
 
 class MatomoClient:
     """One Matomo, asked through its Reporting API."""
 
-    def __init__(self, connection: Connection, http: HttpClient | None = None):
+    def __init__(
+        self,
+        connection: Connection,
+        http: HttpClient | None = None,
+        *,
+        credentials_source: str = "the credentials file",
+        pool_size: int | None = None,
+    ):
         self.connection = connection
-        self.http = http or HttpClient(SERVICE, classify=classify)
+        self.http = http or HttpClient(
+            SERVICE, classify=functools.partial(classify, credentials_source=credentials_source), pool_size=pool_size
+        )
 
     @classmethod
-    def from_credentials(cls, credentials: Mapping[str, Any]) -> MatomoClient:
-        return cls(connection_from_credentials(credentials))
+    def from_credentials(
+        cls, credentials: Mapping[str, Any], *, source: str = "credentials file", pool_size: int | None = None
+    ) -> MatomoClient:
+        return cls(connection_from_credentials(credentials, source=source), credentials_source=source,
+                   pool_size=pool_size)
 
     def call(self, parameters: Mapping[str, Any]) -> Any:
         """Matomo's answer to one API request (`method`, `idSite`, ... as given), parsed.

@@ -13,38 +13,34 @@ the answer lacks) or a request that fails leaves the data set as it was, instead
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
 
-from performanceplatform.collector.backdrop import Pusher
 from performanceplatform.collector.backfill import in_order
-from performanceplatform.collector.concurrency import concurrency_from_environment
+from performanceplatform.collector.context import RunContext
+from performanceplatform.collector.errors import problems_of
+from performanceplatform.collector.pipeline import open_sink, push
 from performanceplatform.collector.piwik.answers import mappings_from, period_rows
 from performanceplatform.collector.piwik.client import MatomoClient, connection_from_credentials
 from performanceplatform.collector.piwik.query import CoreQuery, request_dates
 from performanceplatform.collector.records import Row, build_records
+from performanceplatform.collector.runner import legacy_main, takes_run_context
 
 log = logging.getLogger(__name__)
 
+ENTRYPOINT = "performanceplatform.collector.piwik.core"
 
-def main(
-    credentials: Mapping[str, Any],
-    data_set_config: Mapping[str, Any],
-    query: Mapping[str, Any],
-    options: Mapping[str, Any] | None,
-    start_at: datetime | None,
-    end_at: datetime | None,
-) -> None:
-    """Collect `query`'s report for the periods between `start_at` and `end_at` and push it."""
-    options = options or {}
+
+@takes_run_context
+def collect(context: RunContext) -> None:
+    """Collect the query's report for the periods between the start and end and push it."""
     # Every configuration mistake surfaces before the first request.
-    core_query = CoreQuery.from_config(query)
-    mappings = mappings_from(options)
+    core_query = CoreQuery.from_config(context.query, source=context.query_source)
+    mappings = mappings_from(context.options, source=context.query_source)
     # A date or period in api_method_arguments wins, as it did: then the original's one request.
-    dates = request_dates(start_at, end_at, core_query.frequency, split=not core_query.sets_own_dates)
-    client = MatomoClient.from_credentials(credentials)
-    pusher = Pusher(data_set_config, options)
+    dates = request_dates(context.start_at, context.end_at, core_query.frequency, split=not core_query.sets_own_dates)
+    client = MatomoClient.from_credentials(
+        context.credentials, source=context.credentials_source, pool_size=context.concurrency
+    )
+    sink = open_sink(context)
     if core_query.renamed_from:
         log.warning(
             "%s was removed in Piwik 2.14; asking %s, the same report under its new name",
@@ -58,31 +54,27 @@ def main(
         answer = client.call(core_query.parameters(date_parameter))
         return period_rows(answer, mappings, core_query.period, core_query.method)
 
-    with in_order(dates, rows_of, concurrency=concurrency_from_environment(), name="matomo-dates") as answers:
+    with in_order(dates, rows_of, concurrency=context.concurrency, name="matomo-dates") as answers:
         # The requests cover consecutive periods, so their rows, in order, are every period once, in order.
         rows = [row for periods in answers for period in periods for row in period]
-    pusher.push(build_records(rows, options, data_set_config.get("data-type")))
+    push(sink, build_records(rows, context.options, context.data_set.data_type))
 
 
-def check(
-    credentials: Mapping[str, Any] | None,
-    query: Mapping[str, Any],
-    options: Mapping[str, Any] | None,
-    start_at: datetime | None,
-    end_at: datetime | None,
-) -> list[str]:
-    """The problems `pp-collector --check` reports for a `piwik.core` query, found without a request.
+@takes_run_context
+def check(context: RunContext) -> list[str]:
+    """The problems `pp-collector --check` reports for a `piwik.core` query, found without a request."""
 
-    Plugins are the CLI's own check; the other options are checked by the run.
-    """
-    from performanceplatform.collector.check import problems_of
+    def read_query() -> CoreQuery:
+        return CoreQuery.from_config(context.query, source=context.query_source)
 
-    def dates() -> None:
-        request_dates(start_at, end_at, CoreQuery.from_config(query).frequency)
-
-    problems = problems_of(lambda: CoreQuery.from_config(query), lambda: mappings_from(options))
+    problems = problems_of(read_query, lambda: mappings_from(context.options, source=context.query_source))
     if not problems:
-        problems = problems_of(dates)
-    if credentials is not None:  # None: the CLI has already reported the file itself
-        problems += problems_of(lambda: connection_from_credentials(credentials))
+        problems = problems_of(lambda: request_dates(context.start_at, context.end_at, read_query().frequency))
+    if context.credentials_loaded:
+        problems += problems_of(
+            lambda: connection_from_credentials(context.credentials, source=context.credentials_source)
+        )
     return problems
+
+
+main = legacy_main(ENTRYPOINT, collect)

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from performanceplatform.collector.errors import ConfigurationError
+from performanceplatform.collector.errors import ConfigurationError, in_query_file
 from performanceplatform.collector.periods import DEFAULT_FREQUENCY, period_range, time_span, to_date
 
 # Methods that are gone, and the method that answers the same report today.
@@ -58,7 +58,14 @@ class CoreQuery:
     renamed_from: str | None = None
 
     @classmethod
-    def from_config(cls, query: Mapping[str, Any]) -> CoreQuery:
+    def from_config(cls, query: Mapping[str, Any], *, source: str | None = None) -> CoreQuery:
+        try:
+            return cls._read(query)
+        except ConfigurationError as error:
+            raise in_query_file(error, source) from None
+
+    @classmethod
+    def _read(cls, query: Mapping[str, Any]) -> CoreQuery:
         query = _as_query(query)
         site_id = site_id_from(query)
         written = method_from(query)
@@ -105,7 +112,14 @@ class RealtimeQuery:
     minutes: str | int
 
     @classmethod
-    def from_config(cls, query: Mapping[str, Any]) -> RealtimeQuery:
+    def from_config(cls, query: Mapping[str, Any], *, source: str | None = None) -> RealtimeQuery:
+        try:
+            return cls._read(query)
+        except ConfigurationError as error:
+            raise in_query_file(error, source) from None
+
+    @classmethod
+    def _read(cls, query: Mapping[str, Any]) -> RealtimeQuery:
         query = _as_query(query)
         minutes = query.get("minutes", 2)
         if not _is_whole_number(minutes):

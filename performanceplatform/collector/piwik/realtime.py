@@ -10,57 +10,47 @@ A count of visitors now cannot be backfilled, so dates are refused before anythi
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
 
-from performanceplatform.collector.backdrop import Pusher
-from performanceplatform.collector.errors import CollectorError
-from performanceplatform.collector.ga.realtime import realtime_record
+from performanceplatform.collector.context import RunContext
+from performanceplatform.collector.errors import CollectorError, problems_of
 from performanceplatform.collector.periods import utc_now
+from performanceplatform.collector.pipeline import open_sink, push, records_with_options
 from performanceplatform.collector.piwik.answers import visitor_count
 from performanceplatform.collector.piwik.client import MatomoClient, connection_from_credentials
 from performanceplatform.collector.piwik.query import RealtimeQuery
-from performanceplatform.collector.streaming import push_records
+from performanceplatform.collector.realtime import NO_BACKFILL, realtime_record
+from performanceplatform.collector.runner import legacy_main, takes_run_context
 
 log = logging.getLogger(__name__)
 
-NO_BACKFILL = "Cannot backfill realtime collectors"
+ENTRYPOINT = "performanceplatform.collector.piwik.realtime"
 
 
-def main(
-    credentials: Mapping[str, Any],
-    data_set_config: Mapping[str, Any],
-    query: Mapping[str, Any],
-    options: Mapping[str, Any] | None,
-    start_at: datetime | None,
-    end_at: datetime | None,
-) -> None:
-    """Count the visitors of the last `query["minutes"]` minutes and push one record."""
-    if start_at or end_at:
+@takes_run_context
+def collect(context: RunContext) -> None:
+    """Count the visitors of the last `minutes` minutes and push one record."""
+    if context.backfill:
         raise CollectorError(NO_BACKFILL)
-    realtime_query = RealtimeQuery.from_config(query)
-    client = MatomoClient.from_credentials(credentials)
-    pusher = Pusher(data_set_config, options)
+    realtime_query = RealtimeQuery.from_config(context.query, source=context.query_source)
+    client = MatomoClient.from_credentials(context.credentials, source=context.credentials_source)
+    sink = open_sink(context)
 
     answer = client.call(realtime_query.parameters())
     count = visitor_count(answer, realtime_query.method)
     log.info("%d visitors on site %s in the last %s minutes", count, realtime_query.site_id, realtime_query.minutes)
-    push_records(pusher, [[realtime_record(count, "", utc_now())]], options)
+    push(sink, records_with_options([[realtime_record(count, "", utc_now())]], context.options))
 
 
-def check(
-    credentials: Mapping[str, Any] | None,
-    query: Mapping[str, Any],
-    options: Mapping[str, Any] | None,
-    start_at: datetime | None,
-    end_at: datetime | None,
-) -> list[str]:
+@takes_run_context
+def check(context: RunContext) -> list[str]:
     """Problems `--check` reports for a `piwik.realtime` query: dates given, the query, the credentials."""
-    from performanceplatform.collector.check import problems_of
-
-    problems = [f"{NO_BACKFILL}: drop --start/--end"] if start_at or end_at else []
-    problems += problems_of(lambda: RealtimeQuery.from_config(query))
-    if credentials is not None:
-        problems += problems_of(lambda: connection_from_credentials(credentials))
+    problems = [f"{NO_BACKFILL}: drop --start/--end"] if context.backfill else []
+    problems += problems_of(lambda: RealtimeQuery.from_config(context.query, source=context.query_source))
+    if context.credentials_loaded:
+        problems += problems_of(
+            lambda: connection_from_credentials(context.credentials, source=context.credentials_source)
+        )
     return problems
+
+
+main = legacy_main(ENTRYPOINT, collect)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from performanceplatform.collector.errors import ConfigurationError
+from performanceplatform.collector.errors import ConfigurationError, in_query_file
 from performanceplatform.collector.ga.data_api.filters import Filters, translate_filters
 from performanceplatform.collector.ga.data_api.names import DIMENSION, METRIC, Field, bare_name, resolve
-from performanceplatform.collector.ga.query import GaQuery, in_query_file, query_error
+from performanceplatform.collector.ga.query import GaQuery, query_error
 
 PROPERTY = re.compile(r"properties/\d+")
 # GA4's own default page; the API allows up to 250,000 rows per request.

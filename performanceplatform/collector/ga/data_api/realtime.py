@@ -18,12 +18,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from performanceplatform.collector.errors import ConfigurationError, FatalUpstreamError
+from performanceplatform.collector.errors import ConfigurationError, FatalUpstreamError, in_query_file
 from performanceplatform.collector.ga.data_api.filters import Filters, translate_filters
 from performanceplatform.collector.ga.data_api.names import METRIC, SOURCE, Field, bare_name, resolve
 from performanceplatform.collector.ga.data_api.query import property_from
 from performanceplatform.collector.ga.google_errors import SERVICE
-from performanceplatform.collector.ga.query import in_query_file
 
 log = logging.getLogger(__name__)
 
