@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from performanceplatform.collector.crontab import JobsFileError, generate, host_number, main
-from tests.support.cli import REAL_CONFIGS
+from tests.support.shared import REAL_CONFIGS, require_shared
 
 APP = "/var/apps/pp-collector"
 BEGIN = "# Begin performanceplatform.collector jobs for my-app"
@@ -147,7 +147,7 @@ def test_help_goes_to_stderr_and_leaves_the_crontab(tmp_path):
 
 
 def test_the_real_jobs_file_round_trips_as_a_script(tmp_path):
-    jobs_file = REAL_CONFIGS / "cronjobs"
+    jobs_file = require_shared(REAL_CONFIGS / "cronjobs")
     job_count = sum(1 for line in jobs_file.read_text().splitlines() if line and not line.startswith("#"))
     command = [sys.executable, "-m", "performanceplatform.collector.crontab", APP, str(jobs_file), "my-app",
                "--hostname", "backend"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
@@ -16,16 +15,14 @@ from performanceplatform.collector.departments import (
 )
 from performanceplatform.collector.errors import CollectorError, ConfigurationError, PluginError
 from performanceplatform.collector.plugins import parse_plugin
-
-# The real table lives beside the checkout, never inside it.
-TABLE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / (
-    "department-codes.json"
-)
+from tests.support.cli import DEPARTMENT_CODES
+from tests.support.shared import PRODUCTION_DEPARTMENT_CODES, require_shared
 
 
 @pytest.fixture
-def real_table(monkeypatch):
-    monkeypatch.setenv(ENV_VAR, str(TABLE))
+def small_table(monkeypatch, configs):
+    """A few rows of the production table, named as --department-codes names it."""
+    monkeypatch.setenv(ENV_VAR, str(configs.department_codes()))
 
 
 @pytest.fixture
@@ -33,11 +30,11 @@ def no_table(monkeypatch):
     monkeypatch.delenv(ENV_VAR, raising=False)
 
 
-def test_the_real_table_loads():
-    table = load_department_codes(TABLE)
+def test_the_production_table_loads():
+    table = load_department_codes(require_shared(PRODUCTION_DEPARTMENT_CODES))
     assert len(table) > 400
-    assert table["<D1>"] == "attorney-generals-office"
-    assert table["<EA570>"] == "driver-and-vehicle-standards-agency"
+    # The tests' small table is a true extract of it.
+    assert {code: table[code] for code in DEPARTMENT_CODES} == DEPARTMENT_CODES
 
 
 @pytest.mark.parametrize(
@@ -51,12 +48,12 @@ def test_the_real_table_loads():
         ("<OT532>", "prime-ministers-office-10-downing-street"),
     ],
 )
-def test_department_for(real_table, value, department):
+def test_department_for(small_table, value, department):
     assert department_for(value) == department
 
 
 @pytest.mark.parametrize("content_filter", ["customVarValue9=~^<D1>", "Organisation=~^<D1>"])
-def test_content_table_filters_resolve(real_table, content_filter):
+def test_content_table_filters_resolve(small_table, content_filter):
     # The GA content.table collector splits its filter on "=~^" and looks the rest up.
     assert department_for(content_filter.split("=~^")[1]) == "attorney-generals-office"
 
@@ -110,7 +107,7 @@ def test_a_table_is_read_once_per_path(tmp_path):
 # --- the department plugins ------------------------------------------------------------------
 
 
-def test_compute_department_key_takes_the_first_code(real_table):
+def test_compute_department_key_takes_the_first_code(small_table):
     plugin = parse_plugin("ComputeDepartmentKey('customVarValue9')")
     records = plugin([{"customVarValue9": "<D10><D9>"}, {"customVarValue9": "<foo>"}])
     assert [record["department"] for record in records] == [
@@ -119,13 +116,13 @@ def test_compute_department_key_takes_the_first_code(real_table):
     ]
 
 
-def test_compute_department_key_names_a_missing_key_instead_of_asserting(real_table):
+def test_compute_department_key_names_a_missing_key_instead_of_asserting(small_table):
     plugin = parse_plugin("ComputeDepartmentKey('customVarValue9')")
     with pytest.raises(CollectorError, match=r"record 0 has no field 'customVarValue9'"):
         plugin([{"other": "<D1>"}])
 
 
-def test_compute_department_key_needs_a_code_at_the_start(real_table):
+def test_compute_department_key_needs_a_code_at_the_start(small_table):
     plugin = parse_plugin("ComputeDepartmentKey('org')")
     with pytest.raises(CollectorError, match="does not start with a department code"):
         plugin([{"org": "no code here"}])
@@ -133,7 +130,7 @@ def test_compute_department_key_needs_a_code_at_the_start(real_table):
         plugin([{"org": 7}])
 
 
-def test_set_department_resolves_code_or_name(real_table):
+def test_set_department_resolves_code_or_name(small_table):
     coded = parse_plugin("SetDepartment('<D3>')")
     named = parse_plugin("SetDepartment('Department for fooing the bar')")
     assert coded([{}, {}]) == [
