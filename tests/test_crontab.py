@@ -32,7 +32,7 @@ def test_each_job_becomes_a_pp_collector_line():
     output = run("", JOBS).splitlines()
     assert output[0] == BEGIN and output[-1] == END
     assert output[1] == (
-        f"0 0 * * * {APP}/venv/bin/pp-collector -q {APP}/config/queries/a/one.json "
+        f"0 0 * * * cd {APP} && {APP}/venv/bin/pp-collector -q {APP}/config/queries/a/one.json "
         f"-c {APP}/config/credentials/ga.json -t {APP}/config/tokens/ga.json "
         f"-b {APP}/config/performanceplatform.json >> {APP}/log/out.log 2>> {APP}/log/error.log"
     )
@@ -42,7 +42,18 @@ def test_each_job_becomes_a_pp_collector_line():
 
 def test_disabled_collectors_carry_the_switch():
     line = run("", JOBS, disabled=True).splitlines()[1]
-    assert line.startswith(f"0 0 * * * DISABLE_COLLECTORS=true {APP}/venv/bin/pp-collector")
+    assert line.startswith(f"0 0 * * * cd {APP} && DISABLE_COLLECTORS=true {APP}/venv/bin/pp-collector")
+
+
+def test_paths_with_spaces_are_quoted_for_the_shell_cron_runs():
+    jobs = ["0 0 * * *,queries/my query.json,credentials/ga.json,tokens/ga.json,performanceplatform.json"]
+    line = generate([], jobs, app_path="/srv/pp collector", app_id="my-app", hostname="collector").splitlines()[1]
+    assert line == (
+        "0 0 * * * cd '/srv/pp collector' && '/srv/pp collector/venv/bin/pp-collector' "
+        "-q '/srv/pp collector/config/queries/my query.json' -c '/srv/pp collector/config/credentials/ga.json' "
+        "-t '/srv/pp collector/config/tokens/ga.json' -b '/srv/pp collector/config/performanceplatform.json' "
+        ">> '/srv/pp collector/log/out.log' 2>> '/srv/pp collector/log/error.log'"
+    )
 
 
 def test_other_blocks_are_kept_and_the_own_block_replaced():

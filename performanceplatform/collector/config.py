@@ -276,6 +276,11 @@ def credentials_file_named(path: str | None) -> Iterator[None]:
         _credentials_path = previous
 
 
+def credentials_file_path() -> Path | None:
+    """The credentials file of the collector running now, when the CLI loaded one."""
+    return Path(_credentials_path) if _credentials_path else None
+
+
 def credentials_source() -> str:
     """How errors name the credentials file: `credentials file <path>`, when the CLI loaded one."""
     return f"credentials file {_credentials_path}" if _credentials_path else "credentials file"
