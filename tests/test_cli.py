@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 
@@ -149,6 +150,30 @@ def test_lock_wait_of_zero_is_accepted(configs):
     result, recorded = recorder_run(configs, "--lock-wait", "0")
     assert (result.exit_code, result.stderr) == (0, "")
     assert recorded is not None
+
+
+def test_files_saved_with_a_byte_order_mark_are_read(configs):
+    # What Notepad and other Windows editors write at the start of a UTF-8 file.
+    record_to = configs.root / "recorded.json"
+    documents = {
+        "query.json": {"entrypoint": RECORDER, "data-set": {"data-group": "g", "data-type": "t"},
+                       "query": {"record_to": str(record_to)}, "options": {}},
+        "credentials.json": {"api_token": "t0ken"},
+        "token.json": {"token": BACKDROP_TOKEN},
+        "backdrop.json": {"backdrop_url": BACKDROP},
+    }
+    paths = {}
+    for name, document in documents.items():
+        paths[name] = configs.root / name
+        paths[name].write_bytes(codecs.BOM_UTF8 + json.dumps(document, indent=2).encode())
+
+    result = run_cli(configs.args(query=paths["query.json"], backdrop=paths["backdrop.json"],
+                                  credentials=paths["credentials.json"], token=paths["token.json"]))
+
+    assert (result.exit_code, result.stderr) == (0, "")
+    recorded = json.loads(record_to.read_text())
+    assert recorded["credentials"] == {"api_token": "t0ken"}
+    assert recorded["data_set_config"]["token"] == BACKDROP_TOKEN
 
 
 def test_calls_main_with_the_original_arguments(configs):

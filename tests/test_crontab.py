@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import subprocess
 import sys
@@ -148,6 +149,14 @@ def test_a_parse_error_writes_the_crontab_back_unchanged(tmp_path):
     assert code == 1
     assert stdout == CRONTAB
     assert f"{jobs}: line 1: expected 5 comma-separated fields" in stderr
+
+
+def test_a_jobs_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    jobs = tmp_path / "jobs"
+    jobs.write_bytes(codecs.BOM_UTF8 + "\n".join(JOBS).encode())
+    code, stdout, stderr = invoke([APP, str(jobs), "my-app", "--hostname", "host"], "")
+    assert (code, stderr) == (0, "")
+    assert stdout == run("", JOBS)
 
 
 def test_help_goes_to_stderr_and_leaves_the_crontab(tmp_path):

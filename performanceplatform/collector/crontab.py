@@ -182,7 +182,8 @@ def main(
         if args.hosts < 1:
             raise JobsFileError("usage error: --hosts must be at least 1")
         try:
-            jobs_lines = Path(args.path_to_jobs).read_text(encoding="utf-8").splitlines()
+            # utf-8-sig: a byte-order mark (Windows editors) would otherwise open the first schedule.
+            jobs_lines = Path(args.path_to_jobs).read_text(encoding="utf-8-sig").splitlines()
         except OSError as error:
             raise JobsFileError(f"{args.path_to_jobs}: cannot read the jobs file ({error.strerror})") from None
         result = generate(
