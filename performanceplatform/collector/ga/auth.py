@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from performanceplatform.collector.config import credentials_file_path
 from performanceplatform.collector.errors import ConfigurationError
 from performanceplatform.collector.ga.token_endpoint import TokenEndpoint
 from performanceplatform.collector.ga.token_storage import (
@@ -426,8 +427,6 @@ class _Paths:
     """
 
     def __init__(self, source: str):
-        from performanceplatform.collector.config import credentials_file_path
-
         self.source = source
         candidate = Path(source).expanduser()
         credentials_file = candidate if candidate.is_file() else credentials_file_path()
