@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import codecs
 import json
 from pathlib import Path
 
 import pytest
+from freezegun import freeze_time
 
 from performanceplatform.collector import __version__
 from performanceplatform.collector.standins.stagecraft import StagecraftStandIn
@@ -78,6 +80,100 @@ def test_usage_errors_exit_2(argv):
     result = run_cli(argv)
     assert result.exit_code == 2
     assert "usage: pp-collector" in result.stderr
+
+
+# Dates: what the original read unambiguously, still; a guess, never ---------------------------------
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "expected"),
+    [
+        ("-s", "2014-08-03", "2014-08-03T00:00:00"),
+        ("-s", "20140803", "2014-08-03T00:00:00"),
+        ("-s", "2014/08/03", "2014-08-03T00:00:00"),
+        ("-s", "2014-08-03T10:00:00+01:00", "2014-08-03T10:00:00+01:00"),
+        ("-s", "2014-08-03 10:00Z", "2014-08-03T10:00:00+00:00"),
+        ("-s", "3 August 2014", "2014-08-03T00:00:00"),
+        ("-s", "August 3, 2014", "2014-08-03T00:00:00"),
+        ("-s", "Aug 3 2014 10:30", "2014-08-03T10:30:00"),
+        # Numeric, but only one order makes a date of it (13 is no month), or both orders agree.
+        ("-s", "13/02/2024", "2024-02-13T00:00:00"),
+        ("-s", "01/01/2024", "2024-01-01T00:00:00"),
+        ("-e", "3 August 2014", "2014-08-03T00:00:00"),
+    ],
+)
+def test_unambiguous_dates_reach_the_collector(configs, flag, value, expected):
+    result, recorded = recorder_run(configs, flag, value)
+    assert result.exit_code == 0, result.stderr
+    assert recorded["start_at" if flag == "-s" else "end_at"] == expected
+
+
+@freeze_time("2024-09-10 12:00")  # what the original filled a missing year or day from
+@pytest.mark.parametrize(
+    ("flag", "value", "problem"),
+    [
+        ("-e", "June 2", "'June 2' has no year"),
+        ("-s", "2 June", "'2 June' has no year"),
+        ("-s", "June 2024", "'June 2024' has no day"),
+        ("-s", "2024-06", "'2024-06' has no day"),
+        ("-s", "10:00", "'10:00' has no year, month and day"),
+        ("-s", "01/02/2024", "'01/02/2024' could be 2 January 2024 or 1 February 2024"),
+        ("-e", "02-01-2024", "'02-01-2024' could be 2 January 2024 or 1 February 2024"),
+        ("-s", "1/2/24", "'1/2/24' could be 24 February 2001, 2 January 2024 or 1 February 2024"),
+        ("-s", "2 Jun 24", "'2 Jun 24' could be 24 June 2002 or 2 June 2024"),
+        ("-s", "2024-02-30", "'2024-02-30' is not a date"),
+    ],
+)
+def test_dates_that_need_a_guess_are_refused_asking_for_iso_8601(configs, flag, value, problem):
+    result, recorded = recorder_run(configs, flag, value)
+    assert result.exit_code == 2
+    assert recorded is None  # the collector never ran
+    error = result.stderr.strip().splitlines()[-1]
+    option = "-s/--start" if flag == "-s" else "-e/--end"
+    assert error.startswith(f"pp-collector: error: argument {option}: {problem}")
+    assert error.endswith("write it as YYYY-MM-DD (ISO 8601), e.g. 2014-08-03, or 2014-08-03T10:00:00+01:00 with a "
+                          "time")
+
+
+@pytest.mark.parametrize("value", ["-1", "-0.5", "nan", "inf", "soon"])
+def test_lock_wait_must_be_a_number_of_seconds_zero_or_more(configs, value):
+    result, recorded = recorder_run(configs, "--lock-wait", value)
+    assert result.exit_code == 2
+    assert recorded is None
+    assert result.stderr.strip().splitlines()[-1].startswith(
+        "pp-collector: error: argument --lock-wait: expected a number of seconds"
+    )
+    assert f"got '{value}'" in result.stderr
+
+
+def test_lock_wait_of_zero_is_accepted(configs):
+    result, recorded = recorder_run(configs, "--lock-wait", "0")
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert recorded is not None
+
+
+def test_files_saved_with_a_byte_order_mark_are_read(configs):
+    # What Notepad and other Windows editors write at the start of a UTF-8 file.
+    record_to = configs.root / "recorded.json"
+    documents = {
+        "query.json": {"entrypoint": RECORDER, "data-set": {"data-group": "g", "data-type": "t"},
+                       "query": {"record_to": str(record_to)}, "options": {}},
+        "credentials.json": {"api_token": "t0ken"},
+        "token.json": {"token": BACKDROP_TOKEN},
+        "backdrop.json": {"backdrop_url": BACKDROP},
+    }
+    paths = {}
+    for name, document in documents.items():
+        paths[name] = configs.root / name
+        paths[name].write_bytes(codecs.BOM_UTF8 + json.dumps(document, indent=2).encode())
+
+    result = run_cli(configs.args(query=paths["query.json"], backdrop=paths["backdrop.json"],
+                                  credentials=paths["credentials.json"], token=paths["token.json"]))
+
+    assert (result.exit_code, result.stderr) == (0, "")
+    recorded = json.loads(record_to.read_text())
+    assert recorded["credentials"] == {"api_token": "t0ken"}
+    assert recorded["data_set_config"]["token"] == BACKDROP_TOKEN
 
 
 def test_calls_main_with_the_original_arguments(configs):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import io
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import sys
 import pytest
 
 from performanceplatform.collector.crontab import JobsFileError, generate, host_number, main
-from tests.support.cli import REAL_CONFIGS
+from tests.support.shared import REAL_CONFIGS, require_shared
 
 APP = "/var/apps/pp-collector"
 BEGIN = "# Begin performanceplatform.collector jobs for my-app"
@@ -32,7 +33,7 @@ def test_each_job_becomes_a_pp_collector_line():
     output = run("", JOBS).splitlines()
     assert output[0] == BEGIN and output[-1] == END
     assert output[1] == (
-        f"0 0 * * * {APP}/venv/bin/pp-collector -q {APP}/config/queries/a/one.json "
+        f"0 0 * * * cd {APP} && {APP}/venv/bin/pp-collector -q {APP}/config/queries/a/one.json "
         f"-c {APP}/config/credentials/ga.json -t {APP}/config/tokens/ga.json "
         f"-b {APP}/config/performanceplatform.json >> {APP}/log/out.log 2>> {APP}/log/error.log"
     )
@@ -42,7 +43,18 @@ def test_each_job_becomes_a_pp_collector_line():
 
 def test_disabled_collectors_carry_the_switch():
     line = run("", JOBS, disabled=True).splitlines()[1]
-    assert line.startswith(f"0 0 * * * DISABLE_COLLECTORS=true {APP}/venv/bin/pp-collector")
+    assert line.startswith(f"0 0 * * * cd {APP} && DISABLE_COLLECTORS=true {APP}/venv/bin/pp-collector")
+
+
+def test_paths_with_spaces_are_quoted_for_the_shell_cron_runs():
+    jobs = ["0 0 * * *,queries/my query.json,credentials/ga.json,tokens/ga.json,performanceplatform.json"]
+    line = generate([], jobs, app_path="/srv/pp collector", app_id="my-app", hostname="collector").splitlines()[1]
+    assert line == (
+        "0 0 * * * cd '/srv/pp collector' && '/srv/pp collector/venv/bin/pp-collector' "
+        "-q '/srv/pp collector/config/queries/my query.json' -c '/srv/pp collector/config/credentials/ga.json' "
+        "-t '/srv/pp collector/config/tokens/ga.json' -b '/srv/pp collector/config/performanceplatform.json' "
+        ">> '/srv/pp collector/log/out.log' 2>> '/srv/pp collector/log/error.log'"
+    )
 
 
 def test_other_blocks_are_kept_and_the_own_block_replaced():
@@ -139,6 +151,14 @@ def test_a_parse_error_writes_the_crontab_back_unchanged(tmp_path):
     assert f"{jobs}: line 1: expected 5 comma-separated fields" in stderr
 
 
+def test_a_jobs_file_saved_with_a_byte_order_mark_is_read(tmp_path):
+    jobs = tmp_path / "jobs"
+    jobs.write_bytes(codecs.BOM_UTF8 + "\n".join(JOBS).encode())
+    code, stdout, stderr = invoke([APP, str(jobs), "my-app", "--hostname", "host"], "")
+    assert (code, stderr) == (0, "")
+    assert stdout == run("", JOBS)
+
+
 def test_help_goes_to_stderr_and_leaves_the_crontab(tmp_path):
     code, stdout, stderr = invoke(["--help"], CRONTAB)
     assert code == 0
@@ -147,7 +167,7 @@ def test_help_goes_to_stderr_and_leaves_the_crontab(tmp_path):
 
 
 def test_the_real_jobs_file_round_trips_as_a_script(tmp_path):
-    jobs_file = REAL_CONFIGS / "cronjobs"
+    jobs_file = require_shared(REAL_CONFIGS / "cronjobs")
     job_count = sum(1 for line in jobs_file.read_text().splitlines() if line and not line.startswith("#"))
     command = [sys.executable, "-m", "performanceplatform.collector.crontab", APP, str(jobs_file), "my-app",
                "--hostname", "backend"]

@@ -145,6 +145,68 @@ def test_without_examples_the_demo_says_where_it_looked(tmp_path: Path) -> None:
                             f"(expected {tmp_path / 'nowhere' / 'backdrop.json'})\n"
 
 
+@pytest.fixture(scope="module")
+def installed_without_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pp-collector as `pip install .` installs it (not editable): the package, without examples/.
+
+    Built from a copy of the sources, offline, so the build leaves nothing in the checkout."""
+    sources = tmp_path_factory.mktemp("sources")
+    for name in ("pyproject.toml", "setup.py", "README.rst"):
+        shutil.copy(REPO_ROOT / name, sources / name)
+    shutil.copytree(REPO_ROOT / "performanceplatform", sources / "performanceplatform",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    target = tmp_path_factory.mktemp("site-packages")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--no-build-isolation",
+         "--target", str(target), str(sources)],
+        check=True, capture_output=True, text=True, timeout=300,
+    )
+    return target
+
+
+def run_installed_demo(site_packages: Path, cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # -P: the working directory stays off sys.path, so the installed copy is the one that runs.
+    return subprocess.run(
+        [sys.executable, "-P", "-m", "performanceplatform.collector.demo", *args],
+        capture_output=True, text=True, timeout=120, check=False, cwd=cwd,
+        env={**os.environ, "PYTHONPATH": str(site_packages)},
+    )
+
+
+def test_installed_without_a_checkout_the_demo_says_to_pass_examples(
+    installed_without_checkout: Path, tmp_path: Path
+) -> None:
+    result = run_installed_demo(installed_without_checkout, tmp_path)
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"demo: error: no example config files: this pp-collector was installed without them (not in "
+        f"{installed_without_checkout / 'examples'}, nor in ./examples); run the demo from the top of a checkout "
+        "of the repository, or pass --examples DIR (a checkout's examples/ directory)\n"
+    )
+
+
+def test_installed_without_a_checkout_the_demo_uses_the_examples_of_the_directory_it_runs_in(
+    installed_without_checkout: Path, tmp_path: Path
+) -> None:
+    shutil.copytree(EXAMPLES, tmp_path / "examples")
+
+    result = run_installed_demo(installed_without_checkout, tmp_path, "--workdir", str(tmp_path / "work"))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Example files from {tmp_path / 'examples'}, copied to" in result.stdout
+    assert sum(table_rows(result.stdout).values()) > 0
+
+
+def test_the_installed_copy_is_the_one_those_tests_run(installed_without_checkout: Path, tmp_path: Path) -> None:
+    where = subprocess.run(
+        [sys.executable, "-P", "-c", "import performanceplatform.collector.demo as demo; print(demo.__file__)"],
+        capture_output=True, text=True, check=True, cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(installed_without_checkout)},
+    )
+    assert where.stdout.strip() == str(installed_without_checkout / "performanceplatform" / "collector" / "demo.py")
+
+
 @pytest.fixture
 def silent_backdrop() -> Iterator[str]:
     """A Backdrop URL that accepts connections and never answers: a push there hangs."""

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 import re
-from pathlib import Path
 
 import pytest
 
@@ -16,33 +14,21 @@ from performanceplatform.collector.departments import (
 )
 from performanceplatform.collector.errors import CollectorError, ConfigurationError, PluginError
 from performanceplatform.collector.plugins import parse_plugin
-
-# The real table lives beside the checkout, never inside it.
-TABLE = Path(__file__).resolve().parents[1].parent / "shared" / "reference" / (
-    "department-codes.json"
-)
-# A few of its codes, for tests that need a table but not all of it.
-SMALL_TABLE = {
-    "<D1>": "attorney-generals-office",
-    "<D3>": "department-for-business-innovation-skills",
-    "<D10>": "department-for-work-pensions",
-    "<OT532>": "prime-ministers-office-10-downing-street",
-}
+from tests.support.cli import DEPARTMENT_CODES
+from tests.support.shared import PRODUCTION_DEPARTMENT_CODES, require_shared
 
 
 @pytest.fixture
-def table(tmp_path):
-    path = tmp_path / "department-codes.json"
-    path.write_text(json.dumps(SMALL_TABLE), encoding="utf-8")
-    return load_department_codes(path)
+def table(configs):
+    """A few rows of the production table, read as --department-codes reads it."""
+    return load_department_codes(configs.department_codes())
 
 
-@pytest.mark.skipif(not TABLE.exists(), reason=f"the production department table {TABLE} is not beside the checkout")
-def test_the_real_table_loads():
-    table = load_department_codes(TABLE)
+def test_the_production_table_loads():
+    table = load_department_codes(require_shared(PRODUCTION_DEPARTMENT_CODES))
     assert len(table) > 400
-    assert table["<D1>"] == "attorney-generals-office"
-    assert table["<EA570>"] == "driver-and-vehicle-standards-agency"
+    # The tests' small table is a true extract of it.
+    assert {code: table[code] for code in DEPARTMENT_CODES} == DEPARTMENT_CODES
 
 
 @pytest.mark.parametrize(

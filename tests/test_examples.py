@@ -13,11 +13,13 @@ import base64
 import json
 import os
 import re
+import shlex
 import stat
 import subprocess
 import sys
 import tomllib
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -255,6 +257,91 @@ def test_the_matomo_examples_posted_their_token(collected: dict[str, CliResult],
         "DevicesDetection.getType", "Goals.get", "Live.getCounters"
     }
     assert {(call.token_in, call.status) for call in calls} == {("body", 200)}
+
+
+# As cron runs them -------------------------------------------------------------------------------
+
+
+def collects_with_this_package(job: Job) -> bool:
+    """The example package's collector needs `pip install` into the app's venv; the rest come with pp-collector."""
+    if job.source_flag == "-l":
+        return True
+    return json.loads((EXAMPLES / job.source).read_text())["entrypoint"].startswith("performanceplatform.")
+
+
+@pytest.fixture(scope="module")
+def cron_stand_ins() -> Iterator[LocalStandIns]:
+    with LocalStandIns() as running:  # stand-ins of its own: what lands is what the cron lines pushed
+        yield running  # type: ignore[misc]
+
+
+@pytest.fixture(scope="module")
+def deployed_app(tmp_path_factory: pytest.TempPathFactory, cron_stand_ins: LocalStandIns) -> Path:
+    """An app directory as the README's "Running from cron" lays one out: config/ (here, the
+    examples), venv/bin/pp-collector (this test run's) and log/."""
+    app = tmp_path_factory.mktemp("app with space")
+    copy_examples(EXAMPLES, app / "config", cron_stand_ins.url)
+    installed = Path(sys.executable).parent / "pp-collector"
+    assert installed.is_file(), f"{installed} is missing: run the tests with the venv `make test` creates"
+    (app / "venv" / "bin").mkdir(parents=True)
+    (app / "venv" / "bin" / "pp-collector").symlink_to(installed)
+    (app / "log").mkdir()
+    return app
+
+
+@dataclass(frozen=True)
+class CronRun:
+    line: str
+    home: Path
+    completed: subprocess.CompletedProcess[str]
+
+
+@pytest.fixture(scope="module")
+def cron_runs(deployed_app: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, CronRun]:
+    """Each job's line of the generated crontab, run as cron runs it, one after another."""
+    generated = subprocess.run(
+        [sys.executable, "-m", "performanceplatform.collector.crontab", str(deployed_app),
+         str(deployed_app / "config" / "cronjobs"), "pp-collector", "--hosts", "1", "--hostname", "examples"],
+        input="", capture_output=True, text=True, check=True, timeout=60,
+    ).stdout
+    lines = [line for line in generated.splitlines() if "/venv/bin/pp-collector" in line]
+    runs = {}
+    for job, line in zip(example_jobs(), lines, strict=True):
+        if not collects_with_this_package(job):
+            continue
+        home = tmp_path_factory.mktemp("home")  # cron's working directory: nothing of the app's
+        # What cron gives a job: HOME, a minimal PATH, /bin/sh, the working directory $HOME; nothing else.
+        completed = subprocess.run(
+            ["env", "-i", f"HOME={home}", "PATH=/usr/bin:/bin", "SHELL=/bin/sh", "/bin/sh", "-c",
+             line.removeprefix(f"{job.schedule} ")],
+            cwd=home, capture_output=True, text=True, timeout=120, check=False,
+        )
+        runs[job_id(job)] = CronRun(line, home, completed)
+    return runs
+
+
+@pytest.mark.parametrize("job", [job for job in example_jobs() if collects_with_this_package(job)], ids=job_id)
+def test_each_generated_cron_line_works_from_any_directory_with_crons_bare_environment(
+    job: Job, cron_runs: dict[str, CronRun], deployed_app: Path, cron_stand_ins: LocalStandIns
+) -> None:
+    run = cron_runs[job_id(job)]
+    assert run.line.startswith(f"{job.schedule} cd {shlex.quote(str(deployed_app))} && ")
+    error_log = (deployed_app / "log" / "error.log").read_text()
+    assert (run.completed.returncode, run.completed.stdout, run.completed.stderr, error_log) == (0, "", "", ""), (
+        (deployed_app / "log" / "collector.log").read_text()[-3000:]
+    )
+    assert get_records(cron_stand_ins, data_set_of(job, deployed_app / "config"))
+    assert list(run.home.iterdir()) == []  # no log/ or lock/ left in the working directory cron gave it
+
+
+def test_the_cron_runs_logged_and_locked_in_the_app_and_found_the_keys_beside_the_credentials(
+    cron_runs: dict[str, CronRun], deployed_app: Path
+) -> None:
+    assert (deployed_app / "lock").is_dir()
+    log_text = (deployed_app / "log" / "collector.log").read_text()
+    key = deployed_app / "config" / "credentials" / "ga" / "service-account-key.json"
+    assert (f"key SERVICE_ACCOUNT_KEY: using {key}, beside the credentials file (ga/service-account-key.json is "
+            f"not in the working directory {deployed_app})") in log_text
 
 
 # The collector package ----------------------------------------------------------------------------

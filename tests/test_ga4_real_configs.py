@@ -22,8 +22,12 @@ import pytest
 from performanceplatform.collector.standins.backdrop import BackdropStandIn
 from performanceplatform.collector.standins.google_analytics_data import GoogleAnalyticsDataStandIn
 from performanceplatform.collector.standins.google_oauth import ANALYTICS_READONLY, GoogleOAuthStandIn
-from tests.support.cli import DEPARTMENT_CODES, REAL_CONFIGS, run_cli
+from tests.support.cli import run_cli
 from tests.support.google import SERVICE_ACCOUNT_EMAIL, GoogleKeyPair, ServiceAccount, write_json
+from tests.support.shared import PRODUCTION_DEPARTMENT_CODES, REAL_CONFIGS, require_shared
+
+require_shared(REAL_CONFIGS)
+require_shared(PRODUCTION_DEPARTMENT_CODES)
 
 QUERIES = REAL_CONFIGS / "queries"
 PREFIX = "performanceplatform.collector."
@@ -118,7 +122,7 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory, google_key_pair: GoogleKe
         "-c", str(write_json(directory / "ga.json", {"SERVICE_ACCOUNT_KEY": str(key), "API_ROOT": f"{api.url}/"})),
         "-t", str(write_json(directory / "token.json", {"token": "real-configs-token"})),
         "-b", str(write_json(directory / "backdrop.json", {"backdrop_url": f"{backdrop.url}/data"})),
-        "--department-codes", str(DEPARTMENT_CODES), "--dry-run", "--log-dir", str(directory / "log"),
+        "--department-codes", str(PRODUCTION_DEPARTMENT_CODES), "--dry-run", "--log-dir", str(directory / "log"),
     ]
     results = {}
     try:

@@ -708,9 +708,10 @@ def test_a_service_account_key_mixed_with_another_shape_is_refused() -> None:
         credentials_from_config({"SERVICE_ACCOUNT_KEY": "a.json", "ACCOUNT_NAME": "b"})
 
 
-def test_relative_paths_are_resolved_against_the_credentials_files_directory(
-    tmp_path: Path, google_oauth: GoogleOAuthStandIn, google_oauth_client: OAuthClient
+def test_relative_paths_not_in_the_working_directory_are_found_beside_the_credentials_file(
+    tmp_path: Path, google_oauth: GoogleOAuthStandIn, google_oauth_client: OAuthClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="performanceplatform.collector.ga.auth")
     files = write_user_credentials(
         tmp_path / "elsewhere", google_oauth, google_oauth_client, relative_paths=True, API_ROOT="http://127.0.0.1:9/"
     )
@@ -719,6 +720,8 @@ def test_relative_paths_are_resolved_against_the_credentials_files_directory(
     use(load(files), google_oauth)
 
     assert files.storage()["access_token"]
+    assert f"key STORAGE_PATH: using {files.storage_path}, beside the credentials file (ga/storage.db is not in " \
+           f"the working directory {tmp_path})" in caplog.text
 
 
 def test_without_a_credentials_file_path_relative_paths_are_resolved_against_the_current_directory(
@@ -735,17 +738,34 @@ def test_without_a_credentials_file_path_relative_paths_are_resolved_against_the
     assert files.storage()["access_token"]
 
 
-def test_paths_relative_to_the_current_directory_still_work_as_they_did_in_the_original(
+def test_paths_relative_to_the_working_directory_come_first_as_in_the_original(
     tmp_path: Path, google_oauth: GoogleOAuthStandIn, google_oauth_client: OAuthClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="performanceplatform.collector.ga.auth")
     files = write_user_credentials(tmp_path / "app", google_oauth, google_oauth_client)
     config = {"CLIENT_SECRETS": "app/ga/client_secret.json", "STORAGE_PATH": "app/ga/storage.db"}
     credentials_path = write_json(tmp_path / "config" / "ga.json", config)
+    # A decoy beside the credentials file: the working directory's file wins.
+    write_json(tmp_path / "config" / "app" / "ga" / "storage.db", {"not": "the one used"})
 
     use(credentials_from_config(config, source=str(credentials_path)), google_oauth)
 
     assert files.storage()["access_token"]
-    assert any("relative to the current directory" in record.getMessage() for record in caplog.records)
+    assert f"key STORAGE_PATH: using {tmp_path}/app/ga/storage.db, relative to the working directory" in caplog.text
+
+
+def test_a_relative_path_found_nowhere_names_both_places_looked_in(tmp_path: Path) -> None:
+    config = {"SERVICE_ACCOUNT_KEY": "keys/service-account.json"}
+    credentials_path = write_json(tmp_path / "config" / "ga.json", config)
+
+    with pytest.raises(ConfigurationError) as raised:
+        credentials_from_config(config, source=str(credentials_path))
+
+    assert str(raised.value) == (
+        f"{credentials_path}: key 'SERVICE_ACCOUNT_KEY': the service-account key file keys/service-account.json "
+        f"does not exist, neither in the working directory {tmp_path} nor beside the credentials file, in "
+        f"{tmp_path / 'config'}"
+    )
 
 
 def test_a_web_client_secrets_file_is_accepted(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import codecs
 import json
+from pathlib import Path
 
 import pytest
 from freezegun import freeze_time
@@ -315,3 +317,17 @@ def test_query_mistakes_are_usage_errors_before_any_request(
     assert result.exit_code == 2
     assert message in result.stderr
     assert ga_collector.ga.requests == [] and ga_collector.backdrop.requests == []
+
+
+def test_a_key_file_and_department_table_saved_with_a_byte_order_mark_are_read(ga_collector: GaCollector) -> None:
+    ga_collector.ga.add_core_rows([["Chrome", "38", "5"]])
+    key_file = Path(ga_collector.credentials()["SERVICE_ACCOUNT_KEY"])
+    key_file.write_bytes(codecs.BOM_UTF8 + key_file.read_bytes())
+    table = ga_collector.configs.root / "codes-from-windows.json"
+    table.write_bytes(codecs.BOM_UTF8 + json.dumps({"<D1>": "attorney-generals-office"}).encode())
+
+    result = ga_collector.run("ga", BROWSERS, {"plugins": ["SetDepartment('<D1>')"]}, *WEEK,
+                              "--department-codes", str(table), department_codes=False)
+
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert [(r["visitors"], r["department"]) for r in ga_collector.records()] == [(5, "attorney-generals-office")]

@@ -17,8 +17,12 @@ import pytest
 from performanceplatform.collector.standins.backdrop import BackdropStandIn
 from performanceplatform.collector.standins.google_analytics import GoogleAnalyticsStandIn
 from performanceplatform.collector.standins.google_oauth import ANALYTICS_READONLY, GoogleOAuthStandIn
-from tests.support.cli import DEPARTMENT_CODES, REAL_CONFIGS, run_cli
+from tests.support.cli import run_cli
 from tests.support.google import SERVICE_ACCOUNT_EMAIL, GoogleKeyPair, ServiceAccount, write_json
+from tests.support.shared import PRODUCTION_DEPARTMENT_CODES, REAL_CONFIGS, require_shared
+
+require_shared(REAL_CONFIGS)
+require_shared(PRODUCTION_DEPARTMENT_CODES)
 
 ENTRYPOINTS = {
     "performanceplatform.collector.ga",
@@ -90,7 +94,7 @@ def test_runs_in_dry_run(stack: Stack, path: Path, tmp_path: Path) -> None:
 
     result = run_cli([
         "-q", str(path), "-c", str(stack.credentials), "-t", str(stack.token), "-b", str(stack.backdrop_file),
-        "--department-codes", str(DEPARTMENT_CODES), "--dry-run", "--log-dir", str(tmp_path / "log"),
+        "--department-codes", str(PRODUCTION_DEPARTMENT_CODES), "--dry-run", "--log-dir", str(tmp_path / "log"),
     ])
 
     assert result.exit_code == 0, result.stderr

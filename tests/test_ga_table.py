@@ -8,7 +8,6 @@ import pytest
 
 from performanceplatform.collector.ga.contrib.content import table
 from performanceplatform.collector.ga.contrib.content.filtersets import combined_filter
-from tests.support.cli import DEPARTMENT_CODES
 from tests.support.google import GaCollector
 
 QUERY = {"id": "ga:74473500", "metrics": ["pageviews", "uniquePageviews"], "dimensions": ["pageTitle"],
@@ -60,7 +59,7 @@ def test_the_callers_query_and_options_are_not_changed(ga_collector: GaCollector
     ga_collector.ga.add_core_rows([["News A", "30", "20"]])
     query, options = copy.deepcopy(QUERY), copy.deepcopy(OPTIONS)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PP_COLLECTOR_DEPARTMENT_CODES", str(DEPARTMENT_CODES))
+        patch.setenv("PP_COLLECTOR_DEPARTMENT_CODES", str(ga_collector.configs.department_codes()))
         table.main(ga_collector.credentials(), ga_collector.data_set_config(), query, options, None, None)
 
     assert (query, options) == (QUERY, OPTIONS)

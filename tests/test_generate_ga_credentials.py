@@ -218,3 +218,33 @@ def test_a_bad_client_secrets_file_is_a_usage_error(tmp_path: Path, content: obj
     assert result.returncode == 2
     assert expected in result.stderr
     assert not (tmp_path / "creds").exists()
+
+
+def run_tool_without_the_tools_extra(*arguments: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The tool in an interpreter where google-auth-oauthlib cannot be imported, as after a plain
+    `pip install pp-collector` (a None in sys.modules makes every import of it fail)."""
+    launcher = (
+        "import runpy, sys\n"
+        "sys.modules['google_auth_oauthlib'] = None\n"
+        "sys.argv = sys.argv[1:]\n"
+        "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    )
+    return subprocess.run([sys.executable, "-c", launcher, str(TOOL), *arguments], cwd=cwd, capture_output=True,
+                          text=True, timeout=FLOW_TIMEOUT, check=False)
+
+
+def test_without_the_tools_extra_the_tool_says_which_extra_to_install(client_secrets: Path, tmp_path: Path) -> None:
+    result = run_tool_without_the_tools_extra(str(client_secrets), "--no-browser", cwd=tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr == (
+        "tools/generate-ga-credentials.py: needs google-auth-oauthlib (no module named 'google_auth_oauthlib'), which "
+        "pp-collector installs only with its 'tools' extra: pip install 'pp-collector[tools]' (in a checkout: "
+        "pip install '.[tools]')\n"
+    )
+    assert result.stdout == ""
+    assert not (tmp_path / "creds").exists()
+    # Its help needs nothing of the extra.
+    helped = run_tool_without_the_tools_extra("--help", cwd=tmp_path)
+    assert (helped.returncode, helped.stderr) == (0, "")
+    assert "usage: " in helped.stdout

@@ -21,20 +21,19 @@ from freezegun import freeze_time
 
 from performanceplatform.collector.standins.backdrop import BackdropStandIn
 from performanceplatform.collector.standins.matomo import MatomoStandIn
-from tests.support.cli import REAL_CONFIGS, ConfigFiles, run_cli
+from tests.support.cli import ConfigFiles, run_cli
+from tests.support.shared import REAL_CONFIGS, require_shared
+
+require_shared(REAL_CONFIGS)
 
 QUERIES = REAL_CONFIGS / "queries"
 ENTRYPOINTS = ("performanceplatform.collector.piwik.core", "performanceplatform.collector.piwik.realtime")
 BACKDROP_TOKEN = "production-token-never-printed"
 
-pytestmark = pytest.mark.skipif(
-    not QUERIES.is_dir(), reason=f"{REAL_CONFIGS} is not here (a fresh clone has no production files)"
-)
-
 
 def piwik_query_files() -> list[Path]:
     files = []
-    for path in sorted(QUERIES.rglob("*.json")) if QUERIES.is_dir() else []:
+    for path in sorted(QUERIES.rglob("*.json")):
         try:
             document = json.loads(path.read_text())
         except (ValueError, UnicodeDecodeError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, date, datetime, timedelta, timezone
 from itertools import pairwise
 
@@ -17,6 +18,7 @@ from performanceplatform.collector.periods import (
     to_date,
     to_utc_datetime,
 )
+from tests.support.google import GA4_PROPERTY, Ga4Collector
 
 
 def d(text: str) -> date:
@@ -167,3 +169,39 @@ def test_split_windows_covers_the_range_exactly_once():
     assert all(stop - begin <= timedelta(days=7) for begin, stop in windows)
     assert len(windows) == 5
     assert split_windows(start, start, timedelta(days=7)) == []
+
+
+# A long backfill is announced, once, before its first request ------------------------------------
+
+
+def long_backfill_warnings(messages: list[str]) -> list[str]:
+    return [message for message in messages if message.startswith("A long backfill")]
+
+
+def test_up_to_400_periods_start_without_a_word_and_401_are_announced(caplog):
+    with caplog.at_level(logging.WARNING, logger="performanceplatform.collector.periods"):
+        assert len(period_range(d("2023-01-01"), d("2024-02-04"), "daily")) == 400
+        assert long_backfill_warnings(caplog.messages) == []
+        assert len(period_range(d("2023-01-01"), d("2024-02-05"), "daily")) == 401
+    assert long_backfill_warnings(caplog.messages) == [
+        "A long backfill: 401 daily periods from 2023-01-01 to 2024-02-05, so at least 401 requests to the "
+        "source, one per period (more where a period's rows run to several pages)"
+    ]
+
+
+def test_a_ga4_backfill_from_1900_says_how_many_requests_before_the_first(ga4_collector: Ga4Collector) -> None:
+    # The property is not the account's: the run stops at the first answers instead of making thousands.
+    ga4_collector.api.grant_only("properties/1")
+    query = {"id": GA4_PROPERTY, "metrics": ["visitors"], "dimensions": ["deviceCategory"]}
+
+    result = ga4_collector.run("ga", query, {}, "-s", "1900-01-01", "-e", "2024-06-02", "--concurrency", "10")
+
+    assert result.exit_code == 1
+    messages = [line["@message"] for line in result.json_log()]
+    assert long_backfill_warnings(messages) == [
+        "A long backfill: 6,492 weekly periods from 1900-01-01 to 2024-06-02, so at least 6,492 requests to the "
+        "source, one per period (more where a period's rows run to several pages)"
+    ]
+    first_request = next(index for index, message in enumerate(messages) if message.startswith("Querying GA4"))
+    assert messages.index(long_backfill_warnings(messages)[0]) < first_request
+    assert len(ga4_collector.api.report_requests()) <= 10

@@ -15,7 +15,10 @@ import pytest
 from freezegun import freeze_time
 
 from performanceplatform.collector.standins.pingdom import PingdomStandIn
-from tests.support.cli import REAL_CONFIGS, ConfigFiles, run_cli
+from tests.support.cli import ConfigFiles, run_cli
+from tests.support.shared import REAL_CONFIGS, require_shared
+
+require_shared(REAL_CONFIGS)
 
 ENTRYPOINT = "performanceplatform.collector.pingdom"
 QUERIES = REAL_CONFIGS / "queries"

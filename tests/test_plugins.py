@@ -6,7 +6,6 @@ import builtins
 import contextlib
 import json
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -32,9 +31,8 @@ from performanceplatform.collector.py2compat import (
     py2_set_order_of_dict,
     value_id,
 )
+from tests.support.shared import REAL_CONFIGS, require_shared
 from tests.vectors import decode, load_vectors
-
-REAL_CONFIGS = Path(__file__).resolve().parents[1].parent / "shared" / "real-configs"
 
 # Every plugin string of the production corpus (real-config-corpus.md §3).
 CORPUS = {
@@ -72,7 +70,7 @@ def test_every_corpus_plugin_string_parses(text, plugin):
 
 def test_every_plugin_string_in_the_real_configs_parses():
     texts = set()
-    for path in sorted(REAL_CONFIGS.glob("queries/**/*.json")):
+    for path in sorted(require_shared(REAL_CONFIGS).glob("queries/**/*.json")):
         options = json.loads(path.read_text(encoding="utf-8")).get("options") or {}
         texts.update(options.get("plugins", []))
     assert len(texts) >= 8

@@ -16,7 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.cli import DEPARTMENT_CODES, REAL_CONFIGS, run_cli
+from tests.support.cli import run_cli
+from tests.support.shared import PRODUCTION_DEPARTMENT_CODES, REAL_CONFIGS, require_shared
+
+require_shared(REAL_CONFIGS)
+require_shared(PRODUCTION_DEPARTMENT_CODES)
 
 CREDENTIALS = {
     "performanceplatform.collector.ga": "ga.json",
@@ -51,7 +55,7 @@ def check(query_path: Path) -> tuple[str, int, list[str]]:
         "-c", str(REAL_CONFIGS / "credentials" / credentials),
         "-t", str(REAL_CONFIGS / "tokens" / f"{token}.json"),
         "-b", str(REAL_CONFIGS / "performanceplatform.json"),
-        "--department-codes", str(DEPARTMENT_CODES),
+        "--department-codes", str(PRODUCTION_DEPARTMENT_CODES),
     ])
     return entrypoint, result.exit_code, result.stderr.strip().splitlines()
 

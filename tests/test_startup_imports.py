@@ -14,7 +14,7 @@ from typing import Any
 from performanceplatform.collector.standins.backdrop import BackdropStandIn
 from performanceplatform.collector.standins.pingdom import PingdomStandIn
 from tests.support.backdrop import DATA_GROUP, DATA_TYPE, TOKEN
-from tests.support.cli import DEPARTMENT_CODES, REPO_ROOT, ConfigFiles
+from tests.support.cli import REPO_ROOT, ConfigFiles
 from tests.support.google import GA4_PROPERTY, Ga4Collector, GaCollector
 
 GOOGLE = ("google", "googleapiclient", "google_auth_httplib2", "httplib2", "oauth2client", "uritemplate")
@@ -115,7 +115,7 @@ def test_a_ga4_realtime_run_imports_the_google_client_but_no_record_builder_or_b
     argv = configs.args(query=query, backdrop=configs.backdrop(f"{ga4_collector.backdrop.url}/data"),
                         credentials=ga4_collector.credentials_path, token=configs.token(TOKEN))
 
-    modules, printed = modules_after(run_main([*argv, "--department-codes", str(DEPARTMENT_CODES)]))
+    modules, printed = modules_after(run_main([*argv, "--department-codes", str(configs.department_codes())]))
 
     assert printed == "EXIT 0"
     records: list[dict[str, Any]] = ga4_collector.records()

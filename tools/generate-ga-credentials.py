@@ -112,6 +112,15 @@ def main(argv: list[str] | None = None) -> int:
     handler.addFilter(RedactingFilter())
     logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(levelname)s: %(message)s")
     arguments = parse_arguments(argv)
+    missing = _missing_oauth_flow()
+    if missing:
+        print(
+            f"{GENERATOR}: needs google-auth-oauthlib (no module named '{missing}'), which pp-collector "
+            "installs only with its 'tools' extra: "
+            "pip install 'pp-collector[tools]' (in a checkout: pip install '.[tools]')",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     try:
         return generate(arguments)
     except ConfigurationError as error:
@@ -120,6 +129,17 @@ def main(argv: list[str] | None = None) -> int:
     except _FlowFailed as error:
         print(f"{GENERATOR}: {redact(str(error))}", file=sys.stderr)
         return EXIT_COLLECTION_FAILED
+
+
+def _missing_oauth_flow() -> str | None:
+    """The module of the `tools` extra that is not installed, if one is not."""
+    try:
+        # Only checks that the extra is installed: the package, then what its flow imports.
+        import google_auth_oauthlib
+        import google_auth_oauthlib.flow  # noqa: F401
+    except ModuleNotFoundError as error:
+        return error.name or "google_auth_oauthlib"
+    return None
 
 
 class _FlowFailed(Exception):

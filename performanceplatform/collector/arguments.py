@@ -7,6 +7,8 @@ the key and what was expected.
 from __future__ import annotations
 
 import argparse
+import math
+import re
 from datetime import datetime
 
 from performanceplatform.collector import __version__
@@ -43,16 +45,65 @@ environment:
 """
 
 
+ISO_8601_HINT = "write it as YYYY-MM-DD (ISO 8601), e.g. 2014-08-03, or 2014-08-03T10:00:00+01:00 with a time"
+# A date that opens with a four-digit year is year-month-day, as in ISO 8601: nobody writes
+# year-day-month, though dateutil can read it so.
+_YEAR_FIRST = re.compile(r"\s*\d{4}(?:\D|\d{4}(?!\d))")
+# Two defaults that differ in year, month and day (both leap years, both 31-day months): a field
+# the text leaves out comes from the default, so it differs between the two readings.
+_DEFAULTS = (datetime(2000, 1, 1), datetime(2004, 3, 2))
+_DATE_FIELDS = ("year", "month", "day")
+
+
 def parse_date(value: str) -> datetime:
-    """Free-form dates, as the original read them (`2014-08-03`, `2014-08-03T10:00+01:00`)."""
+    """A free-form date, as the original read them (`2014-08-03`, `2014-08-03T10:00+01:00`,
+    `3 August 2014`), but never a guess.
+
+    The original filled a missing year, month or day from today (`June 2` meant this year's) and
+    read `01/02/2024` as 2 January (US order) in a UK tool; both are refused, asking for ISO 8601.
+    A numeric date whose readings agree (`13/02/2024`, `01/01/2024`) is accepted.
+    """
     from dateutil import parser as date_parser
 
+    def read(default: datetime, *, dayfirst: bool = False, yearfirst: bool = False) -> datetime:
+        return date_parser.parse(value, default=default, dayfirst=dayfirst, yearfirst=yearfirst)
+
     try:
-        return date_parser.parse(value)
+        first, second = (read(default) for default in _DEFAULTS)
     except (ValueError, OverflowError, TypeError):
-        raise argparse.ArgumentTypeError(
-            f"expected a date such as 2014-08-03 or 2014-08-03T10:00:00+00:00, got {value!r}"
-        ) from None
+        raise argparse.ArgumentTypeError(f"{value!r} is not a date: {ISO_8601_HINT}") from None
+    missing = [name for name in _DATE_FIELDS if getattr(first, name) != getattr(second, name)]
+    if missing:
+        raise argparse.ArgumentTypeError(f"{value!r} has no {_joined(missing, 'and')}: {ISO_8601_HINT}")
+    if not _YEAR_FIRST.match(value):
+        readings = set()
+        for dayfirst in (False, True):
+            for yearfirst in (False, True):
+                try:
+                    readings.add(read(_DEFAULTS[0], dayfirst=dayfirst, yearfirst=yearfirst).date())
+                except (ValueError, OverflowError):
+                    continue  # not a date in that order, so not a possible reading
+        if len(readings) > 1:
+            shown = _joined([f"{reading:%-d %B %Y}" for reading in sorted(readings)], "or")
+            raise argparse.ArgumentTypeError(
+                f"{value!r} could be {shown}: the order of day, month and year is ambiguous; {ISO_8601_HINT}"
+            )
+    return first
+
+
+def _joined(words: list[str], conjunction: str) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
+def parse_lock_wait(value: str) -> float:
+    """`--lock-wait`: seconds, zero or more (a negative or NaN wait would never wait at all, silently)."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {value!r}") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, 0 or more, got {value!r}")
+    return seconds
 
 
 def parse_concurrency_flag(value: str) -> int:
@@ -95,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "-s", "--start", metavar="START", dest="start_at", type=parse_date,
-        help="first date to collect (backfill); defaults depend on the collector",
+        help="first date to collect (backfill), best as YYYY-MM-DD; defaults depend on the collector",
     )
     parser.add_argument(
         "-e", "--end", metavar="END", dest="end_at", type=parse_date,
@@ -120,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: 'lock' beside the log directory)",
     )
     parser.add_argument(
-        "--lock-wait", metavar="SECONDS", type=float, default=10.0,
+        "--lock-wait", metavar="SECONDS", type=parse_lock_wait, default=10.0,
         help="how long to wait for an overlapping run of the same query to finish before "
         "leaving it be and exiting 0 (default: 10)",
     )

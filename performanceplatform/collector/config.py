@@ -30,7 +30,8 @@ def load_json_file(path: str | Path, role: str) -> dict[str, Any]:
     """Read a JSON object from `path`; `role` ("query file", "token file", ...) names it in errors."""
     source = f"{role} {path}"
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        # utf-8-sig: Windows editors (Notepad) save UTF-8 with a byte-order mark; it is not JSON.
+        text = Path(path).read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigurationError("file does not exist", source=source) from None
     except IsADirectoryError:

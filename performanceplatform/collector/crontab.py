@@ -15,6 +15,7 @@ import argparse
 import contextlib
 import os
 import re
+import shlex
 import socket
 import sys
 from collections.abc import Sequence
@@ -46,13 +47,21 @@ class Job:
         return "-l"
 
     def crontab_line(self, app_path: str, disabled: bool) -> str:
+        """The job's line. Cron runs it in $HOME; the `cd` makes the app's directory the working
+        directory, so that `log/` and `lock/` are the app's and relative paths inside credentials
+        files resolve as they do when the job is run by hand from there."""
+        app = shlex.quote(app_path)
         config = f"{app_path}/config"
         source = self.source if self.source_flag == "-l" else f"{config}/{self.source}"
         prefix = "DISABLE_COLLECTORS=true " if disabled else ""
+        files = " ".join(
+            f"{flag} {shlex.quote(f'{config}/{name}')}"
+            for flag, name in (("-c", self.credentials), ("-t", self.token), ("-b", self.backdrop))
+        )
         return (
-            f"{self.schedule} {prefix}{app_path}/venv/bin/pp-collector {self.source_flag} {source} "
-            f"-c {config}/{self.credentials} -t {config}/{self.token} -b {config}/{self.backdrop} "
-            f">> {app_path}/log/out.log 2>> {app_path}/log/error.log"
+            f"{self.schedule} cd {app} && {prefix}{shlex.quote(f'{app_path}/venv/bin/pp-collector')} "
+            f"{self.source_flag} {shlex.quote(source)} {files} "
+            f">> {shlex.quote(f'{app_path}/log/out.log')} 2>> {shlex.quote(f'{app_path}/log/error.log')}"
         )
 
 
@@ -173,7 +182,8 @@ def main(
         if args.hosts < 1:
             raise JobsFileError("usage error: --hosts must be at least 1")
         try:
-            jobs_lines = Path(args.path_to_jobs).read_text(encoding="utf-8").splitlines()
+            # utf-8-sig: a byte-order mark (Windows editors) would otherwise open the first schedule.
+            jobs_lines = Path(args.path_to_jobs).read_text(encoding="utf-8-sig").splitlines()
         except OSError as error:
             raise JobsFileError(f"{args.path_to_jobs}: cannot read the jobs file ({error.strerror})") from None
         result = generate(

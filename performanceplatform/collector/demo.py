@@ -34,7 +34,10 @@ import requests
 
 from performanceplatform.collector.standins.local import EXAMPLES_BASE_URL, LocalStandIns
 
-DEFAULT_EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+# The examples are not part of the package: they are found in the checkout it runs from (`make
+# demo`, an editable install), or in ./examples (a checkout with pp-collector installed from it).
+CHECKOUT_EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+WORKING_DIRECTORY_EXAMPLES = Path("examples")
 DEFAULT_TIMEOUT = 60.0
 SAMPLE_RECORDS = 3
 MAX_CELL = 28
@@ -132,9 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 143
 
 
-def run_demo(examples: Path, workdir: Path | None, timeout: float, started: float) -> int:
-    if not (examples / "backdrop.json").is_file():
-        raise DemoFailed(f"no example config files in {examples} (expected {examples / 'backdrop.json'})")
+def run_demo(examples: Path | None, workdir: Path | None, timeout: float, started: float) -> int:
+    examples = examples_directory(examples)
     with _work_directory(workdir) as work, LocalStandIns() as stand_ins:
         copied = copy_examples(examples, work / "examples", stand_ins.url)
         print(f"Stand-ins of Google OAuth, Google Analytics (GA4 Data API, Core Reporting and Real Time v3), "
@@ -156,6 +158,22 @@ def run_demo(examples: Path, workdir: Path | None, timeout: float, started: floa
               f"{len(results)} collections succeeded. {kept}")
         print("Run the stand-ins yourself with: python -m performanceplatform.collector.standins (see README.rst)")
         return 1 if failed or empty else 0
+
+
+def examples_directory(given: Path | None) -> Path:
+    """The example files: `given` (--examples), else the checkout's, else ./examples."""
+    if given is not None:
+        if not (given / "backdrop.json").is_file():
+            raise DemoFailed(f"no example config files in {given} (expected {given / 'backdrop.json'})")
+        return given
+    for candidate in (CHECKOUT_EXAMPLES, WORKING_DIRECTORY_EXAMPLES):
+        if (candidate / "backdrop.json").is_file():
+            return candidate.resolve()
+    raise DemoFailed(
+        f"no example config files: this pp-collector was installed without them (not in {CHECKOUT_EXAMPLES}, "
+        f"nor in ./examples); run the demo from the top of a checkout of the repository, or pass "
+        f"--examples DIR (a checkout's examples/ directory)"
+    )
 
 
 def copy_examples(examples: Path, target: Path, base_url: str) -> Path:
@@ -331,8 +349,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m performanceplatform.collector.demo",
         description="Run pp-collector against local stand-ins with the example configs, and show what landed.",
     )
-    parser.add_argument("--examples", type=Path, default=DEFAULT_EXAMPLES,
-                        help=f"the example config files (default: {DEFAULT_EXAMPLES})")
+    parser.add_argument("--examples", type=Path, default=None,
+                        help=f"the example config files (default: {CHECKOUT_EXAMPLES} when pp-collector runs from "
+                        f"a checkout, else ./examples)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="keep the copied configs and the logs here (default: a temporary directory, removed)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,

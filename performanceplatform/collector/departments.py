@@ -35,7 +35,7 @@ def load_department_codes(path: str | os.PathLike[str]) -> Mapping[str, str]:
 def _load(path: str) -> Mapping[str, str]:
     where = f"{path} (the department code table, {ENV_VAR} / --department-codes)"
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # a byte-order mark is not JSON
     except OSError as error:
         raise ConfigurationError(f"cannot read it: {error.strerror}", source=where) from None
     except UnicodeDecodeError:

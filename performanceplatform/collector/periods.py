@@ -8,6 +8,7 @@ the default end instead of crashing.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -21,6 +22,12 @@ DEFAULT_FREQUENCY = "weekly"
 PINGDOM_EARLIEST_START = datetime(2005, 1, 1, tzinfo=UTC)
 
 Period = tuple[date, date]
+
+# A backfill of more periods than this is announced before it starts: at least one request per
+# period, so `-s 1900-01-01` on a weekly query means thousands of them (and of the quota).
+LONG_BACKFILL_PERIODS = 400
+
+log = logging.getLogger(__name__)
 
 
 def utc_now() -> datetime:
@@ -91,7 +98,18 @@ def period_range(
         raise ConfigurationError(
             f"the start date {start_date.isoformat()} is after the end date {end_date.isoformat()}"
         )
-    return list(_periods(start_date, end_date, frequency))
+    periods = list(_periods(start_date, end_date, frequency))
+    if len(periods) > LONG_BACKFILL_PERIODS:
+        log.warning(
+            "A long backfill: %s %s periods from %s to %s, so at least %s requests to the source, one per "
+            "period (more where a period's rows run to several pages)",
+            f"{len(periods):,}",
+            frequency,
+            periods[0][0].isoformat(),
+            periods[-1][1].isoformat(),
+            f"{len(periods):,}",
+        )
+    return periods
 
 
 def _default_start(frequency: str, today: date) -> date:

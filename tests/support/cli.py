@@ -24,10 +24,19 @@ import pytest
 from performanceplatform.collector.main import main
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED = REPO_ROOT.parent / "shared"
-REAL_CONFIGS = SHARED / "real-configs"
-DEPARTMENT_CODES = SHARED / "reference" / "department-codes.json"
 BACKDROP_TOKEN = "backdrop-token-5ecret"
+# The rows of the production department table (../shared/reference/department-codes.json) that
+# the tests use, so that they run in a fresh clone; tests over the whole table are in
+# tests/support/shared.py's care.
+DEPARTMENT_CODES = {
+    "<D1>": "attorney-generals-office",
+    "<D2>": "cabinet-office",
+    "<D3>": "department-for-business-innovation-skills",
+    "<D9>": "department-for-transport",
+    "<D10>": "department-for-work-pensions",
+    "<EA570>": "driver-and-vehicle-standards-agency",
+    "<OT532>": "prime-ministers-office-10-downing-street",
+}
 
 
 @dataclass
@@ -137,6 +146,12 @@ class ConfigFiles:
 
     def credentials(self, content: Mapping[str, Any] | None = None, name: str = "credentials.json") -> Path:
         return self.write(name, dict(content or {}))
+
+    def department_codes(
+        self, table: Mapping[str, str] = DEPARTMENT_CODES, name: str = "department-codes.json"
+    ) -> Path:
+        """A department code table for `--department-codes` (default: the codes the tests use)."""
+        return self.write(name, dict(table))
 
     def args(
         self,

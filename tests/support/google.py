@@ -251,7 +251,7 @@ def google_user_credentials(
 from performanceplatform.collector.standins.backdrop import BackdropStandIn  # noqa: E402
 from performanceplatform.collector.standins.google_analytics import GoogleAnalyticsStandIn  # noqa: E402
 from tests.support.backdrop import DATA_GROUP, DATA_TYPE, TOKEN  # noqa: E402
-from tests.support.cli import DEPARTMENT_CODES, CliResult, ConfigFiles, run_cli  # noqa: E402
+from tests.support.cli import CliResult, ConfigFiles, run_cli  # noqa: E402
 
 GA_ACCESS_TOKEN = "ya29.ga-stand-in-access-token"
 
@@ -323,7 +323,7 @@ class GaCollector:
             token=self.configs.token(TOKEN),
         )
         if department_codes:
-            argv += ["--department-codes", str(DEPARTMENT_CODES)]
+            argv += ["--department-codes", str(self.configs.department_codes())]
         return run_cli([*argv, *args])
 
     def records(self) -> list[dict[str, Any]]:
@@ -420,7 +420,7 @@ class Ga4Collector:
             token=self.configs.token(TOKEN),
         )
         if department_codes:
-            argv += ["--department-codes", str(DEPARTMENT_CODES)]
+            argv += ["--department-codes", str(self.configs.department_codes())]
         return run_cli([*argv, *args])
 
     def records(self) -> list[dict[str, Any]]:

@@ -87,16 +87,16 @@ def credentials_from_config(
     credentials: Mapping[str, Any],
     *,
     source: str = "credentials file",
+    credentials_path: Path | None = None,
     retry: RetryPolicy | None = None,
     timeouts: Timeouts | None = None,
 ) -> google.auth.credentials.Credentials:
     """Google credentials (scope `analytics.readonly`) for the keys of a GA credentials file.
 
-    `source` names the credentials file in errors; when it is the path of an existing file,
-    relative paths inside it are resolved against that file's directory, else against the
-    current directory. A collector's `main` receives only the file's contents, so in a
-    `pp-collector` run they resolve against the working directory, as in the original.
-    Raises `ConfigurationError` for anything the user must fix.
+    `source` names the credentials file in errors. Relative paths inside it are resolved against
+    the working directory, as in the original, or, when nothing is there, against the directory
+    of the credentials file (`credentials_path`, or `source` when that is a file's path; see
+    `_Paths`). Raises `ConfigurationError` for anything the user must fix.
     """
     if not isinstance(credentials, Mapping):
         raise ConfigurationError(
@@ -104,7 +104,7 @@ def credentials_from_config(
             source=source,
         )
     endpoint = TokenEndpoint(retry or RetryPolicy.from_environment(), timeouts or Timeouts.from_environment())
-    paths = _Paths(source)
+    paths = _Paths(source, credentials_path)
 
     def given(key: str) -> bool:
         return credentials.get(key) not in (None, "")
@@ -282,11 +282,14 @@ def _from_storage_file(
             key="STORAGE_PATH",
         )
     client = load_client_secrets(
-        paths.resolve(credentials["CLIENT_SECRETS"], "CLIENT_SECRETS"), source=source, key="CLIENT_SECRETS"
+        paths.resolve(credentials["CLIENT_SECRETS"], "CLIENT_SECRETS", what="client secrets file"),
+        source=source,
+        key="CLIENT_SECRETS",
     )
-    storage = StorageFile(
-        paths.resolve(storage_value, "STORAGE_PATH"), source=source, lock_timeout=endpoint.lock_timeout
+    storage_path = paths.resolve(
+        storage_value, "STORAGE_PATH", what="stored OAuth tokens file", hint=f"; create it with {GENERATOR}"
     )
+    storage = StorageFile(storage_path, source=source, lock_timeout=endpoint.lock_timeout)
     stored = storage.read()
     endpoint.description = str(storage.path)
     endpoint.hint = f"run {GENERATOR} to authorise pp-collector again and write a new {storage.path}"
@@ -367,7 +370,7 @@ def _from_account_and_key(
             source=source,
             key="PRIVATE_KEY",
         )
-    key_path = paths.resolve(credentials["PRIVATE_KEY"], "PRIVATE_KEY")
+    key_path = paths.resolve(credentials["PRIVATE_KEY"], "PRIVATE_KEY", what="private key")
     token_uri = credentials.get("TOKEN_URI") or GOOGLE_TOKEN_URI
     if not isinstance(token_uri, str):
         raise ConfigurationError("expected a URL", source=source, key="TOKEN_URI")
@@ -386,7 +389,7 @@ def _from_account_and_key(
 def _from_service_account_key(
     credentials: Mapping[str, Any], paths: _Paths, *, source: str, endpoint: TokenEndpoint
 ) -> google.auth.credentials.Credentials:
-    key_path = paths.resolve(credentials["SERVICE_ACCOUNT_KEY"], "SERVICE_ACCOUNT_KEY")
+    key_path = paths.resolve(credentials["SERVICE_ACCOUNT_KEY"], "SERVICE_ACCOUNT_KEY", what="service-account key file")
     info = read_json_file(key_path, "service-account key file", source=source, key="SERVICE_ACCOUNT_KEY")
     if not isinstance(info, Mapping) or info.get("type") != "service_account":
         raise ConfigurationError(
@@ -415,35 +418,45 @@ def _from_service_account_key(
 
 
 class _Paths:
-    """Resolves relative paths in the credentials file."""
+    """Resolves the relative paths in a credentials file, each the same way.
 
-    def __init__(self, source: str):
-        candidate = Path(source).expanduser()
-        self.from_file = candidate.is_file()
+    Against the working directory first, as the original did; when nothing is there, against the
+    credentials file's own directory, so that a cron job, which runs in $HOME, finds the files
+    kept beside it. The credentials file is the one the run loaded, or `source` when that is a
+    file's path (the tool, library callers). Which path was used is logged.
+    """
+
+    def __init__(self, source: str, credentials_path: Path | None = None):
         self.source = source
-        self.base = candidate.resolve().parent if self.from_file else Path.cwd()
+        candidate = Path(source).expanduser()
+        credentials_file = credentials_path or (candidate if candidate.is_file() else None)
+        self.file_directory = credentials_file.resolve().parent if credentials_file is not None else None
 
-    def resolve(self, value: Any, key: str) -> Path:
+    def resolve(self, value: Any, key: str, *, what: str, hint: str = "") -> Path:
+        """The file `value` names (the `what` of `key`); a `ConfigurationError` when it is nowhere."""
         if not isinstance(value, str) or not value.strip():
             raise ConfigurationError("expected a file path", source=self.source, key=key)
         path = Path(value).expanduser()
         if path.is_absolute():
             return path
-        resolved = self.base / path
-        if self.from_file and not resolved.exists():
-            # The original opened these paths relative to the directory cron ran it from.
-            legacy = Path.cwd() / path
-            if legacy.exists():
-                log.warning(
-                    "%s: key %s: %s is not beside the credentials file; using %s, relative to the "
-                    "current directory as the original collector did",
-                    self.source,
-                    key,
-                    resolved,
-                    legacy,
-                )
-                return legacy
-        return resolved
+        working_directory = Path.cwd()
+        in_working_directory = working_directory / path
+        if in_working_directory.exists():
+            log.info("%s: key %s: using %s, relative to the working directory", self.source, key, in_working_directory)
+            return in_working_directory
+        if self.file_directory is None:
+            return in_working_directory  # its reader says that it does not exist
+        beside = self.file_directory / path
+        if not beside.exists():
+            raise ConfigurationError(
+                f"the {what} {value} does not exist, neither in the working directory {working_directory} nor "
+                f"beside the credentials file, in {self.file_directory}{hint}",
+                source=self.source,
+                key=key,
+            )
+        log.info("%s: key %s: using %s, beside the credentials file (%s is not in the working directory %s)",
+                 self.source, key, beside, value, working_directory)
+        return beside
 
 
 def _private_key_pem(path: Path, *, source: str) -> bytes:

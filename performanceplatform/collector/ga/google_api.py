@@ -324,7 +324,9 @@ def google_credentials(context: RunContext) -> Credentials:
     """The google-auth credentials the credentials file describes (files read, nothing sent)."""
     from performanceplatform.collector.ga.auth import credentials_from_config
 
-    return credentials_from_config(context.credentials, source=context.credentials_source)
+    return credentials_from_config(
+        context.credentials, source=context.credentials_source, credentials_path=context.credentials_path
+    )
 
 
 def credentials_problems(context: RunContext) -> list[str]:

@@ -202,7 +202,7 @@ def read_json_file(path: Path, what: str, *, source: str | None = None, key: str
     points at it, and never quote the text, which holds secrets.
     """
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not JSON
     except FileNotFoundError:
         raise ConfigurationError(f"the {what} {path} does not exist{hint}", source=source, key=key) from None
     except IsADirectoryError:
