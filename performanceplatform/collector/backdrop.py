@@ -13,7 +13,8 @@
   connection errors, timeouts, 429 and 5xx are retried with backoff, honouring Retry-After; other
   4xx fail at once with Backdrop's own message;
 - a retried request resends the whole (possibly gzipped) body; the original sent an empty one;
-- datetimes, dates and Decimals are encoded; a failed push says how many chunks and records landed;
+- datetimes and Decimals are encoded (a date is written as `YYYY-MM-DD`, a string to Backdrop, so
+  the check refuses one as `_timestamp`); a failed push says how many chunks and records landed;
 - `--dry-run` prints the exact JSON that would be sent, with the token redacted, and sends nothing.
 
 Retrying a POST is safe for records with an `_id` (Backdrop upserts by `_id`); a record without one
@@ -249,7 +250,9 @@ class DataSet:
         http: HttpClient | None = None,
         stdout: TextIO | None = None,
         request_id: str | None = None,
+        data_type: str | None = None,
     ):
+        """`data_type` (the config's `data-type`) picks the schema records are checked against."""
         if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
             raise ConfigurationError(
                 f"expected an http:// or https:// URL, got {url!r}", source=CONFIG_SOURCE, key="url"
@@ -262,6 +265,7 @@ class DataSet:
         self.url = url.rstrip("/")
         self.token = token
         self.dry_run = dry_run
+        self.data_type = data_type
         self.name = name or url_for_log(self.url)
         self.request_id = request_id or f"pp-collector-{uuid.uuid4().hex}"
         self._stdout = stdout
@@ -307,6 +311,7 @@ class DataSet:
             name=name,
             http=http,
             stdout=stdout,
+            data_type=data_type if isinstance(data_type, str) else None,
         )
 
     # Public operations -----------------------------------------------------------------------------
@@ -334,7 +339,7 @@ class DataSet:
             )
         checked_in_advance = isinstance(records, Sequence)
         if checked_in_advance:
-            check_records(records)
+            check_records(records, data_type=self.data_type)
 
         progress = _Progress()
         log.info(
@@ -368,7 +373,7 @@ class DataSet:
                     break
                 if not checked_in_advance:
                     try:
-                        check_records(chunk, start_index=first_index)
+                        check_records(chunk, start_index=first_index, data_type=self.data_type)
                     except InvalidRecordError as error:
                         in_flight = self._settle(in_flight, progress)
                         if not progress.touched_backdrop:
