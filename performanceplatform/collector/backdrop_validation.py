@@ -39,7 +39,7 @@ import datetime as dt
 import functools
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from itertools import chain
@@ -91,7 +91,8 @@ _GLANCE_VALUE_TYPES = frozenset({*_PLAIN_VALUE_TYPES, float})
 _SIMPLE_ZONE_IDS = frozenset({id(None), id(dt.UTC)})
 _TIMESTAMP = itemgetter("_timestamp")
 _ZONE = attrgetter("tzinfo")
-_is_int = int.__instancecheck__
+_NUMBER_TYPES = frozenset({int, float})
+_COLUMN_NUMBER_TYPES = frozenset({int, float, bool})
 
 
 @dataclass(frozen=True)
@@ -325,11 +326,7 @@ def _valid_at_a_glance(record: dict[Any, Any]) -> bool:
         _GOOD_KEY_SETS.add(keys)
     values = record.values()
     types = set(map(type, values))
-    if not types <= _GLANCE_VALUE_TYPES:
-        return False
-    if float in types and not all(math.isfinite(value) for value in values if type(value) is float):
-        return False
-    if int in types and not _ints_fit(values):
+    if not types <= _GLANCE_VALUE_TYPES or not _numbers_fit(values, types):
         return False
     timestamp = record["_timestamp"]
     if type(timestamp) is not dt.datetime or id(timestamp.tzinfo) not in _SIMPLE_ZONE_IDS:
@@ -338,9 +335,18 @@ def _valid_at_a_glance(record: dict[Any, Any]) -> bool:
     return type(record_id) is str and bool(record_id) and not _WHITESPACE.search(record_id)
 
 
-def _ints_fit(values: Iterable[Any]) -> bool:
-    ints = list(filter(_is_int, values))  # bools too: they fit
-    return min(ints) >= INT64_MIN and max(ints) <= INT64_MAX
+def _numbers_fit(values: Collection[Any], types: set[type]) -> bool:
+    """True when the ints among `values` (whose types are `types`) fit in 64 bits and its floats
+    are finite, found in a few C loops; False means "look closer" (a float beyond the 64-bit range
+    is fine, but rare enough to take the long way)."""
+    if not types & _NUMBER_TYPES:
+        return True
+    # A column of one chunk's records is often all ints or all floats (bools compare as ints).
+    numbers = values if types <= _COLUMN_NUMBER_TYPES else [value for value in values if type(value) in _NUMBER_TYPES]
+    if min(numbers) < INT64_MIN or max(numbers) > INT64_MAX:
+        return False
+    # NaN slips through comparisons, not through a sum (nor does an infinity).
+    return math.isfinite(sum(numbers))
 
 
 def _good_key_set(keys: tuple[Any, ...]) -> bool:
@@ -359,19 +365,20 @@ def _chunk_valid_at_a_glance(records: list[Any]) -> bool:
     records of one shape pass here at a fraction of the per-record glance's cost."""
     if set(map(type, records)) != {dict}:
         return False
-    for keys in {tuple(record) for record in records}:
+    key_sets = {tuple(record) for record in records}
+    for keys in key_sets:
         if keys not in _GOOD_KEY_SETS:
             if len(_GOOD_KEY_SETS) >= _MAX_PLAIN_KEYS or not _good_key_set(keys):
                 return False
             _GOOD_KEY_SETS.add(keys)
     values = list(chain.from_iterable(map(dict.values, records)))
-    types = set(map(type, values))
-    if not types <= _GLANCE_VALUE_TYPES:
-        return False
-    if float in types and not all(math.isfinite(value) for value in values if type(value) is float):
-        return False
-    if int in types and not _ints_fit(values):
-        return False
+    # Records of one set of keys (the usual chunk) have their values in the same order: each key's
+    # column is a slice, mostly of one type, checked in C.
+    width = len(next(iter(key_sets))) if len(key_sets) == 1 else 0
+    for column in [values[start::width] for start in range(width)] if width else [values]:
+        types = set(map(type, column))
+        if not types <= _GLANCE_VALUE_TYPES or not _numbers_fit(column, types):
+            return False
     timestamps = list(map(_TIMESTAMP, records))
     if set(map(type, timestamps)) != {dt.datetime} or not _SIMPLE_ZONE_IDS.issuperset(map(id, map(_ZONE, timestamps))):
         return False  # strings (their form decides), dates, or offsets to look at

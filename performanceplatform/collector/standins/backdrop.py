@@ -404,10 +404,12 @@ class BackdropStandIn(StandIn):
         # json.loads made these dicts and nothing else holds them: they are parsed in place.
         records: list[dict[str, Any]] = data
         schema = state.schema()
+        # The quick checks look at each set of keys once (a batch mostly has one).
+        key_sets = {tuple(record) for record in records}
         # In Backdrop's order: the schema (on the values as sent), then timestamps, then the rules.
-        errors = _schema_messages(records, schema) if schema else []
+        errors = _schema_messages(records, schema, key_sets) if schema else []
         errors += self._parse_timestamps(records)
-        if not _plainly_valid(records):
+        if not _plainly_valid(records, key_sets):
             errors.extend(problem for record in records if (problem := _record_problem(record)) is not None)
         if errors:
             # All or nothing: one bad record and none of the request is stored.
@@ -614,7 +616,7 @@ def _valid_id(value: Any) -> bool:
     return isinstance(value, str) and bool(value) and not _WHITESPACE.search(value)
 
 
-def _plainly_valid(records: list[dict[str, Any]]) -> bool:
+def _plainly_valid(records: list[dict[str, Any]], key_sets: set[tuple[str, ...]]) -> bool:
     """True when no record breaks a rule of `_record_problem`, found the quick way, for the whole
     batch at once: each set of keys checked once, values by their exact types, and the fields with
     rules of their own (`_id`, timestamps) field by field. False only means "look closer".
@@ -623,19 +625,23 @@ def _plainly_valid(records: list[dict[str, Any]]) -> bool:
     value of each one against each rule cost the stand-in more than reading them.
     """
     named: set[str] = set()
-    for keys in {tuple(record) for record in records}:
+    for keys in key_sets:
         fields = _fields_to_check(keys)
         if fields is None:
             return False
         named.update(fields)
     values = list(itertools.chain.from_iterable(map(dict.values, records)))
-    types = set(map(type, values))
-    if not _PLAIN_TYPES.issuperset(types):
-        return False
-    if int in types:
-        ints = [value for value in values if type(value) is int]
-        if min(ints) not in PY2_INT_RANGE or max(ints) not in PY2_INT_RANGE:
+    # With one set of keys, a key's values are every n-th value: checked column by column, most
+    # columns hold one type, and a column of ints is in range if its least and greatest are.
+    step = len(next(iter(key_sets))) if len(key_sets) == 1 else 0
+    for column in [values[offset::step] for offset in range(step)] if step else [values]:
+        types = set(map(type, column))
+        if not _PLAIN_TYPES.issuperset(types):
             return False
+        if int in types:
+            ints = column if types == {int} else [value for value in column if type(value) is int]
+            if min(ints) not in PY2_INT_RANGE or max(ints) not in PY2_INT_RANGE:
+                return False
     for name in named:
         values = [record[name] for record in records if name in record]
         types = set(map(type, values))
@@ -683,9 +689,12 @@ def _period_fields(timestamp: dt.datetime) -> dict[str, dt.datetime]:
 # The schema ---------------------------------------------------------------------------------------
 
 
-def _schema_messages(records: list[dict[str, Any]], schema: tuple[SchemaPart, ...]) -> list[str]:
-    """jsonschema's messages (Draft 4, with its format checker) for every record, in order."""
-    if _schema_plainly_met(records, schema):
+def _schema_messages(
+    records: list[dict[str, Any]], schema: tuple[SchemaPart, ...], key_sets: set[tuple[str, ...]]
+) -> list[str]:
+    """jsonschema's messages (Draft 4, with its format checker) for every record, in order;
+    `key_sets`: the records' sets of keys."""
+    if _schema_plainly_met(records, schema, key_sets):
         return []
     return [message for record in records for message in _record_schema_messages(record, schema)]
 
@@ -729,12 +738,14 @@ def _is_date_time(text: str) -> bool:
     return offset_hours is None or (int(offset_hours) <= 23 and int(offset_minutes) <= 59)
 
 
-def _schema_plainly_met(records: list[dict[str, Any]], schema: tuple[SchemaPart, ...]) -> bool:
+def _schema_plainly_met(
+    records: list[dict[str, Any]], schema: tuple[SchemaPart, ...], key_sets: set[tuple[str, ...]]
+) -> bool:
     """True when no record breaks the schema, found the quick way: each set of keys checked once,
     each typed field's values by their exact types, each distinct timestamp once. False only means
     "look closer"."""
     required = {name for part in schema for name in part.required}
-    if any(not required.issubset(keys) for keys in {tuple(record) for record in records}):
+    if any(not required.issubset(keys) for keys in key_sets):
         return False
     for part in schema:
         for name, json_type, format_name in part.properties:
