@@ -139,13 +139,13 @@ def record_problem(record: object, data_type: str | None = None) -> tuple[str | 
     for name, json_type in schema.items():
         if name not in record:
             return name, (
-                f"is missing; every {data_type!r} data set requires {_a(json_type)} {name} "
+                f"is missing; every {data_type!r} data set requires {_with_article(json_type)} {name} "
                 "(Backdrop's schema refuses the whole request without it)"
             )
     return None
 
 
-def _a(json_type: str) -> str:
+def _with_article(json_type: str) -> str:
     return f"an {json_type}" if json_type[0] in "aeiou" else f"a {json_type}"
 
 
@@ -220,7 +220,10 @@ def _schema_type_problem(key: str, value: Any, schema: Mapping[str, str], data_t
         fits = _written_as_string(value)
     if fits:
         return None
-    return f"has the value {value!r}: every {data_type!r} data set requires {_a(json_type)} here (Backdrop's schema)"
+    return (
+        f"has the value {value!r}: every {data_type!r} data set requires {_with_article(json_type)} here "
+        "(Backdrop's schema)"
+    )
 
 
 def _written(value: dt.date) -> str:
