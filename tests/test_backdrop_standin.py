@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import sqlite3
 import zlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -178,8 +180,10 @@ def test_an_empty_list_stores_nothing(backdrop: BackdropStandIn) -> None:
         ({"_timestamp": TS, "_id": ""}, ['_id "" is not a valid id']),
         ({"_timestamp": TS, "_id": "a b"}, ['_id "a b" is not a valid id']),
         (
+            # The schema's message first (on the value as sent), then the two of a bad timestamp.
             {"_timestamp": "hammer time"},
             [
+                "'hammer time' is not a u'date-time'",
                 "hammer time in the _timestamp field is not a valid date",
                 "_timestamp is not a valid datetime object",
             ],
@@ -206,8 +210,11 @@ def test_invalid_records_get_backdrops_messages(
 @pytest.mark.parametrize(
     ("record", "messages"),
     [
-        ({"_timestamp": TS, "_id": "b\u00a0c", "count": 1}, ['_id "b\u00a0c" is not a valid id']),
+        ({"_timestamp": TS, "_id": "b\x0bc", "count": 1}, ['_id "b\x0bc" is not a valid id']),
         ({"_timestamp": TS, "_id": "b\tc", "count": 1}, ['_id "b\tc" is not a valid id']),
+        ({"_timestamp": TS, "_id": "b", "count": 2**63}, ["count has an invalid value"]),
+        ({"_timestamp": "2013-04-01", "_id": "b", "count": 1}, ["'2013-04-01' is not a u'date-time'"]),
+        ({"_id": "b", "count": 1}, ["u'_timestamp' is a required property"]),
         ({"_timestamp": TS, "_id": 7, "count": 1}, ['_id "7" is not a valid id']),
         ({"_timestamp": TS, "_id": "b", "count": [1]}, ["count has an invalid value"]),
         ({"_timestamp": TS, "_id": "b", "count": {}}, ["count has an invalid value"]),
@@ -236,10 +243,79 @@ def test_a_bad_record_among_many_good_ones_gets_its_message(
 
 
 def test_valid_edge_cases_are_accepted(backdrop: BackdropStandIn) -> None:
-    record = {"_timestamp": TS, "CamelCase": 1, "nothing": None, "flag": True, "ratio": 0.5, "ab": "x"}
+    record = {"_timestamp": TS, "CamelCase": 1, "nothing": None, "flag": True, "ratio": 0.5, "ab": "x",
+              "top": 2**63 - 1, "bottom": -(2**63), "_id": "no-break\u00a0space"}
     assert post(backdrop, [record]).status_code == 200
     stored = backdrop.records(DATA_GROUP, DATA_TYPE)[0]
     assert stored["CamelCase"] == 1 and stored["nothing"] is None and stored["flag"] is True
+    assert (stored["top"], stored["bottom"], stored["_id"]) == (2**63 - 1, -(2**63), "no-break\u00a0space")
+
+
+@pytest.mark.parametrize(
+    ("data_type", "record", "messages"),
+    [
+        ("monitoring", {"uptime": 3600, "downtime": 0}, []),
+        ("monitoring", {"uptime": 3600.0, "downtime": False}, [
+            "False is not of type u'integer'", "3600.0 is not of type u'integer'"]),
+        ("monitoring", {}, ["u'uptime' is a required property", "u'downtime' is a required property"]),
+        ("monitoring", {"uptime": 2**63, "downtime": 0}, ["uptime has an invalid value"]),
+        ("realtime", {"for_url": "", "unique_visitors": 0}, []),
+        ("realtime", {"for_url": None, "unique_visitors": "7"}, [
+            "None is not of type u'string'", "'7' is not of type u'integer'"]),
+        ("realtime", {"for_url": "/caf\u00e9", "unique_visitors": 1.5}, ["1.5 is not of type u'integer'"]),
+        ("realtime", {"for_url": ["/a"], "unique_visitors": 1}, [
+            "[u'/a'] is not of type u'string'", "for_url has an invalid value"]),
+        # Other data types' fields mean nothing elsewhere.
+        (DATA_TYPE, {"uptime": "up", "for_url": None}, []),
+    ],
+)
+def test_each_data_type_has_its_production_schema(
+    backdrop: BackdropStandIn, data_type: str, record: dict[str, Any], messages: list[str]
+) -> None:
+    backdrop.add_data_set(DATA_GROUP, data_type, TOKEN)
+    response = post(backdrop, [{"_timestamp": TS, "_id": "s", **record}], path=f"/data/{DATA_GROUP}/{data_type}")
+    if messages:
+        assert (response.status_code, response.json()) == (400, {"messages": messages})
+        assert backdrop.records(DATA_GROUP, data_type) == []
+    else:
+        assert response.status_code == 200
+        assert backdrop.record(DATA_GROUP, data_type, "s") is not None
+
+
+def test_a_data_set_without_a_schema_takes_what_the_schema_refuses(backdrop: BackdropStandIn) -> None:
+    backdrop.add_data_set(DATA_GROUP, "monitoring", TOKEN, production_schema=False)
+    record = {"_timestamp": "2024-06-01", "_id": "m", "uptime": 3600.0}
+    assert post(backdrop, [record], path=f"/data/{DATA_GROUP}/monitoring").status_code == 200
+    assert backdrop.record(DATA_GROUP, "monitoring", "m") == {
+        "_timestamp": "2024-06-01T00:00:00+00:00", "_id": "m", "uptime": 3600.0
+    }
+
+
+def test_whether_a_data_set_has_a_schema_is_kept_in_the_database(tmp_path: Path) -> None:
+    database = tmp_path / "backdrop.sqlite3"
+    # A file from before schemas: its data sets get them, as every production one had.
+    with sqlite3.connect(database) as connection:
+        connection.executescript(
+            "CREATE TABLE data_sets (data_group TEXT NOT NULL, data_type TEXT NOT NULL, name TEXT NOT NULL,"
+            " token TEXT, PRIMARY KEY (data_group, data_type));"
+            "INSERT INTO data_sets VALUES ('old', 'set', 'old_set', 'token');"
+        )
+    connection.close()
+    first = BackdropStandIn(database=database)
+    first.add_data_set("loose", "set", "token", production_schema=False)
+    first.stop()  # never started: only closes the file
+
+    second = BackdropStandIn(database=database).start()
+    try:
+        undated = [{"_id": "u", "count": 1}]
+        old = requests.post(f"{second.url}/data/old/set", json=undated, timeout=10,
+                            headers={"Authorization": "Bearer token"})
+        loose = requests.post(f"{second.url}/data/loose/set", json=undated, timeout=10,
+                              headers={"Authorization": "Bearer token"})
+    finally:
+        second.stop()
+    assert (old.status_code, old.json()) == (400, {"messages": ["u'_timestamp' is a required property"]})
+    assert loose.status_code == 500  # stored, then Backdrop's KeyError: no schema
 
 
 def test_one_bad_record_rejects_the_whole_request(backdrop: BackdropStandIn) -> None:
@@ -277,26 +353,58 @@ def test_a_record_without_an_id_gets_a_fresh_one(backdrop: BackdropStandIn) -> N
     assert len(ids) == 2 and ids[0] != ids[1]
 
 
-@pytest.mark.parametrize(
-    ("sent", "stored"),
-    [
-        ("2013-03-21T10:10:10+05:30", "2013-03-21T04:40:10+00:00"),
-        ("2013-03-21T10:10:10Z", "2013-03-21T10:10:10+00:00"),
-        ("2013-03-21T10:10:10", "2013-03-21T10:10:10+00:00"),
-        ("2013-03-22", "2013-03-22T00:00:00+00:00"),
-        ("22/03/2013 10:00", "2013-03-22T10:00:00+00:00"),
-    ],
-)
+# (sent, stored, whether it is an RFC 3339 date-time)
+LENIENT_TIMESTAMPS = [
+    ("2013-03-21T10:10:10+05:30", "2013-03-21T04:40:10+00:00", True),
+    ("2013-03-21T10:10:10Z", "2013-03-21T10:10:10+00:00", True),
+    ("2013-03-21T10:10:10", "2013-03-21T10:10:10+00:00", False),
+    ("2013-03-22", "2013-03-22T00:00:00+00:00", False),
+    ("22/03/2013 10:00", "2013-03-22T10:00:00+00:00", False),
+]
+
+
+@pytest.mark.parametrize(("sent", "stored", "rfc_3339"), LENIENT_TIMESTAMPS)
 def test_timestamps_are_parsed_leniently_and_stored_in_utc(
-    backdrop: BackdropStandIn, sent: str, stored: str
+    backdrop: BackdropStandIn, sent: str, stored: str, rfc_3339: bool
 ) -> None:
+    # Without a schema, `_timestamp` is as lenient as `_start_at` and `_end_at` always are.
+    backdrop.add_data_set(DATA_GROUP, DATA_TYPE, TOKEN, production_schema=False)
     body = [{"_timestamp": sent, "_start_at": sent, "_end_at": sent, "_id": "t"}]
     assert post(backdrop, body).status_code == 200
     record = backdrop.record(DATA_GROUP, DATA_TYPE, "t")
     assert record == {"_timestamp": stored, "_start_at": stored, "_end_at": stored, "_id": "t"}
 
 
-def test_a_record_without_a_timestamp_is_stored_and_then_500(backdrop: BackdropStandIn) -> None:
+@pytest.mark.parametrize(("sent", "stored", "rfc_3339"), LENIENT_TIMESTAMPS)
+def test_with_the_production_schema_only_an_rfc_3339_timestamp_is_accepted(
+    backdrop: BackdropStandIn, sent: str, stored: str, rfc_3339: bool
+) -> None:
+    response = post(backdrop, [{"_timestamp": sent, "_start_at": sent, "_end_at": sent, "_id": "t"}])
+    if rfc_3339:
+        assert response.status_code == 200
+        assert backdrop.record(DATA_GROUP, DATA_TYPE, "t") == {
+            "_timestamp": stored, "_start_at": stored, "_end_at": stored, "_id": "t"
+        }
+    else:
+        assert response.status_code == 400
+        assert response.json() == {"messages": [f"'{sent}' is not a u'date-time'"]}
+        assert backdrop.records(DATA_GROUP, DATA_TYPE) == []
+    # `_start_at` and `_end_at` are in no schema: they stay lenient.
+    response = post(backdrop, [{"_timestamp": TS, "_start_at": sent, "_end_at": sent, "_id": "u"}])
+    assert response.status_code == 200
+    assert backdrop.record(DATA_GROUP, DATA_TYPE, "u") == {"_timestamp": TS, "_start_at": stored, "_end_at": stored,
+                                                            "_id": "u"}
+
+
+def test_a_record_without_a_timestamp_is_refused_whole_by_the_schema(backdrop: BackdropStandIn) -> None:
+    response = post(backdrop, [{"_timestamp": TS, "_id": "y", "count": 1}, {"_id": "n", "count": 1}])
+    assert response.status_code == 400
+    assert response.json() == {"messages": ["u'_timestamp' is a required property"]}
+    assert backdrop.records(DATA_GROUP, DATA_TYPE) == []
+
+
+def test_without_a_schema_a_record_without_a_timestamp_is_stored_and_then_500(backdrop: BackdropStandIn) -> None:
+    backdrop.add_data_set(DATA_GROUP, DATA_TYPE, TOKEN, production_schema=False)
     response = post(backdrop, [{"_id": "n", "count": 1}])
     assert response.status_code == 500
     assert response.json() == {
@@ -361,11 +469,11 @@ def test_a_gzip_body_over_10_mib_decompressed_is_413_html(backdrop: BackdropStan
     assert "Request Entity Too Large" in response.text
 
 
-def test_a_gzip_body_just_under_the_limit_is_accepted(backdrop: BackdropStandIn) -> None:
-    padding = " " * (10 * 1024 * 1024 - 2)
-    body = gzip.compress(("[" + padding + "]").encode())
+@pytest.mark.parametrize(("size", "status"), [(10_485_760, 200), (10_485_761, 413)])
+def test_the_gzip_limit_is_exactly_10_mib_decompressed(backdrop: BackdropStandIn, size: int, status: int) -> None:
+    body = gzip.compress(("[" + " " * (size - 2) + "]").encode())
     response = post(backdrop, body, headers={**AUTH, "Content-Encoding": "gzip"})
-    assert response.status_code == 200
+    assert response.status_code == status
 
 
 def test_deflate_is_not_understood(backdrop: BackdropStandIn) -> None:

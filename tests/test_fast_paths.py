@@ -278,19 +278,21 @@ def test_a_chunk_with_a_decimal_keeps_its_digits() -> None:
     assert encode_records(chunk) == b'[{"_timestamp":"2024-01-01T00:00:00+00:00","rate":12.50},{"n":1}]'
 
 
-CANDIDATE_KEYS = st.sampled_from(["_timestamp", "_id", "_start_at", "_other", "ok_key", "Upper", "1bad", "a",
+CANDIDATE_KEYS = st.sampled_from(["_timestamp", "_id", "_start_at", "_other", "ok_key", "Upper", "1bad", "a", "visits",
                                   "with space", "fine_2"])
 CANDIDATE_VALUES = st.one_of(
-    VALUES, st.sampled_from(["", " ", "has space", "2024-01-01T00:00:00+00:00", "not a date"]),
-    st.just(float("inf")), st.just([1]), st.just({"a": 1}),
+    VALUES, st.sampled_from(["", " ", "has space", "2024-01-01T00:00:00+00:00", "not a date", "a\u00a0b"]),
+    st.just(float("inf")), st.just(float("nan")), st.just(1e300), st.just([1]), st.just({"a": 1}),
+    st.sampled_from([2**63 - 1, 2**63, -(2**63), -(2**63) - 1]),
+    st.builds(lambda moment: moment.replace(tzinfo=timezone(timedelta(seconds=30))), st.datetimes()),
 )
 
 
 @settings(max_examples=500, deadline=None)
-@given(st.dictionaries(CANDIDATE_KEYS, CANDIDATE_VALUES, max_size=6))
-def test_the_validators_glance_passes_only_records_backdrop_accepts(record: dict[str, Any]) -> None:
-    found = find_problems([record])
-    problem = record_problem(record)
+@given(st.dictionaries(CANDIDATE_KEYS, CANDIDATE_VALUES, max_size=6), st.sampled_from([None, "journey", "monitoring"]))
+def test_the_validators_glance_passes_only_records_backdrop_accepts(record: dict[str, Any], data_type: str) -> None:
+    found = find_problems([record], data_type=data_type)
+    problem = record_problem(record, data_type)
     assert (found == []) == (problem is None)
     if problem is not None:
         assert (found[0].key, found[0].message) == problem
@@ -303,7 +305,8 @@ GOOD_RECORD = {"_timestamp": datetime(2024, 1, 1, tzinfo=UTC), "_id": "aWQtMQ=="
 @given(st.lists(st.dictionaries(CANDIDATE_KEYS, CANDIDATE_VALUES, max_size=2), min_size=1, max_size=6))
 def test_a_chunk_is_found_invalid_exactly_where_its_records_are(changes: list[dict[str, Any]]) -> None:
     # Mostly good records, each changed in a key or two: the chunk's glance passes them all or
-    # none, and the problems are the records' own, numbered as in the whole push.
+    # none, and the problems are the records' own, numbered as in the whole push. Changes of
+    # values only keep the records' keys in one order, which the glance reads column by column.
     records = [{**GOOD_RECORD, **change} for change in changes]
     expected = [(7 + index, *problem) for index, record in enumerate(records) if (problem := record_problem(record))]
     assert [(found.index, found.key, found.message) for found in find_problems(records, 7)] == expected

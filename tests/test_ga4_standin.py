@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
+from freezegun import freeze_time
 
-from performanceplatform.collector.standins.google_analytics_data import GoogleAnalyticsDataStandIn, _made_up_rows
+from performanceplatform.collector.demo import copy_examples
+from performanceplatform.collector.standins.google_analytics_data import (
+    QUOTA_MESSAGES,
+    GoogleAnalyticsDataStandIn,
+    QuotaLimits,
+    _made_up_rows,
+)
+from performanceplatform.collector.standins.local import LocalStandIns
 from performanceplatform.collector.standins.server import RecordedRequest
+from tests.support.cli import REPO_ROOT, run_cli
+from tests.support.google import GA4_PROPERTY, Ga4Collector
 
 AUTH = {"Authorization": "Bearer token"}
 WEEK = [{"startDate": "2014-10-13", "endDate": "2014-10-19"}]
@@ -120,16 +131,96 @@ def test_authorisation_and_permission(ga4_api: GoogleAnalyticsDataStandIn) -> No
     assert run_report(ga4_api, body, property_="properties/1").status_code == 200
 
 
-def test_the_token_quota_runs_out(ga4_api: GoogleAnalyticsDataStandIn) -> None:
-    ga4_api.quota.per_hour = 25
-    body = {"dateRanges": WEEK, "metrics": [{"name": "sessions"}]}
+REPORT = {"dateRanges": WEEK, "metrics": [{"name": "sessions"}], "returnPropertyQuota": True}
 
-    statuses = [run_report(ga4_api, body).status_code for _ in range(3)]
 
-    assert statuses == [200, 200, 429]
-    error = run_report(ga4_api, body).json()["error"]
-    assert error["status"] == "RESOURCE_EXHAUSTED"
-    assert error["message"].startswith("Exhausted property tokens per hour")
+def quota_refusal(kind: str) -> dict[str, Any]:
+    return {"error": {"code": 429, "message": QUOTA_MESSAGES[kind], "status": "RESOURCE_EXHAUSTED"}}
+
+
+def test_property_quota_is_written_as_the_data_api_writes_it(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    first = run_report(ga4_api, REPORT).json()["propertyQuota"]
+    ga4_api.token_cost = 7_000
+    second = run_report(ga4_api, REPORT).json()["propertyQuota"]
+
+    assert first == {
+        "tokensPerDay": {"consumed": 10, "remaining": 199_990},
+        "tokensPerHour": {"consumed": 10, "remaining": 39_990},
+        # Zeros are left out, as proto3 JSON leaves them out.
+        "concurrentRequests": {"remaining": 10},
+        "serverErrorsPerProjectPerHour": {"remaining": 10},
+        "potentiallyThresholdedRequestsPerHour": {"remaining": 120},
+        "tokensPerProjectPerHour": {"consumed": 10, "remaining": 13_990},
+    }
+    assert second["tokensPerProjectPerHour"] == {"consumed": 7_000, "remaining": 6_990}
+    assert second["tokensPerDay"] == {"consumed": 7_000, "remaining": 192_990}
+
+
+def test_a_propertys_hourly_tokens_return_an_hour_after_they_were_spent(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    ga4_api.token_cost = 5_000
+    with freeze_time("2024-06-03 09:00:00") as clock:
+        served = [run_report(ga4_api, REPORT) for _ in range(3)]
+        clock.tick(30 * 60)
+        refused = run_report(ga4_api, REPORT)
+        other_property = run_report(ga4_api, REPORT, property_="properties/2")
+        realtime = requests.post(f"{ga4_api.url}/v1beta/properties/1:runRealtimeReport", headers=AUTH, timeout=5,
+                                 json={"metrics": [{"name": "activeUsers"}]})
+        clock.move_to("2024-06-03 09:59:59")
+        still_refused = run_report(ga4_api, REPORT)
+        clock.move_to("2024-06-03 10:00:00")
+        back = run_report(ga4_api, REPORT)
+
+    # The third request is served while 4,000 of the project's 14,000 remain, and overdraws them.
+    assert [answer.status_code for answer in served] == [200, 200, 200]
+    assert served[2].json()["propertyQuota"]["tokensPerProjectPerHour"] == {"consumed": 5_000}
+    assert (refused.status_code, refused.json()) == (429, quota_refusal("project-hour"))
+    assert (still_refused.status_code, still_refused.json()) == (429, quota_refusal("project-hour"))
+    # Quotas are a property's own, and realtime reports have their own.
+    assert other_property.status_code == 200 and realtime.status_code == 200
+    assert back.status_code == 200
+    assert back.json()["propertyQuota"]["tokensPerProjectPerHour"] == {"consumed": 5_000, "remaining": 9_000}
+    assert back.json()["propertyQuota"]["tokensPerDay"] == {"consumed": 5_000, "remaining": 180_000}
+
+
+def test_a_propertys_daily_tokens_return_at_midnight_pacific_time(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    ga4_api.set_quota_limits("properties/1", QuotaLimits(30, 1_000, 1_000, 10, 10, 120))
+    # 10:00 UTC on 3 June is 03:00 in California (summer time): midnight there is 07:00 UTC on the 4th.
+    with freeze_time("2024-06-03 10:00:00") as clock:
+        served = [run_report(ga4_api, REPORT).status_code for _ in range(3)]
+        refused = run_report(ga4_api, REPORT)
+        clock.move_to("2024-06-04 06:59:59")
+        still_refused = run_report(ga4_api, REPORT)
+        clock.move_to("2024-06-04 07:00:00")
+        back = run_report(ga4_api, REPORT)
+
+    assert served == [200, 200, 200]
+    assert (refused.status_code, refused.json()) == (429, quota_refusal("day"))
+    assert (still_refused.status_code, still_refused.json()) == (429, quota_refusal("day"))
+    assert back.status_code == 200
+    assert back.json()["propertyQuota"]["tokensPerDay"] == {"consumed": 10, "remaining": 20}
+
+
+def test_a_run_refused_for_the_hour_collects_again_an_hour_later(ga4_collector: Ga4Collector) -> None:
+    # Two weeks of a standard property at 7,000 tokens a request spend the project's hour.
+    ga4_collector.api.token_cost = 7_000
+    ga4_collector.api.add_rows([{"deviceCategory": "mobile", "sessions": 5}])
+    query = {"id": GA4_PROPERTY, "metrics": ["sessions"], "dimensions": ["deviceCategory"]}
+    weeks = ("-s", "2024-05-06", "-e", "2024-05-19")
+    with freeze_time("2024-06-03 09:00:00") as clock:
+        first = ga4_collector.run("ga", query, {}, *weeks)
+        clock.tick(59 * 60)
+        refused = ga4_collector.run("ga", query, {}, *weeks)
+        clock.tick(60)
+        again = ga4_collector.run("ga", query, {}, *weeks)
+
+    assert first.exit_code == 0, first.stderr
+    assert refused.exit_code == 1
+    assert "429 RESOURCE_EXHAUSTED" in refused.stderr
+    assert "Exhausted property tokens for a project per hour" in refused.stderr
+    assert again.exit_code == 0, again.stderr
+    statuses = [request.status for request in ga4_collector.api.report_requests()]
+    # The refused run asked for one week or both (they are fetched at once) and got 429 for each.
+    assert statuses[:2] == [200, 200] and set(statuses[2:-2]) == {429} and statuses[-2:] == [200, 200]
 
 
 def test_injected_quota_errors_carry_retry_info(ga4_api: GoogleAnalyticsDataStandIn) -> None:
@@ -209,8 +300,37 @@ def test_made_up_pages_are_the_general_answer(
     answer = run_report(ga4_api, body)
 
     expected = {**_general_answer(ga4_api, body), "metadata": {"currencyCode": "GBP", "timeZone": "Europe/London"},
-                "propertyQuota": ga4_api.quota.status()}
+                "propertyQuota": ga4_api.quota("properties/1").status()}
     assert answer.status_code == 200
     assert answer.headers["Content-Type"] == "application/json"
     assert answer.json() == expected
     assert answer.content == json.dumps(expected).encode()
+
+
+def test_rates_are_answered_as_fractions_and_recorded_as_percentages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The made-up numbers of the offline stand-ins, as a user collecting a query of UA names and
+    # GA4 names would see them: GA4 answers fractions; the collector keeps UA's percentage for UA's
+    # `bounceRate` (scaling by 100) and GA4's fraction for GA4's `engagementRate`.
+    query = {"id": "properties/123456789", "metrics": ["sessions", "bounceRate", "engagementRate", "dauPerMau"],
+             "dimensions": ["deviceCategory"]}
+    with LocalStandIns() as stand_ins:
+        copy_examples(REPO_ROOT / "examples", tmp_path / "examples", stand_ins.url)
+        monkeypatch.chdir(tmp_path)
+        path = tmp_path / "query.json"
+        path.write_text(json.dumps({"entrypoint": "performanceplatform.collector.ga",
+                                    "data-set": {"data-group": "carers-allowance", "data-type": "device-usage"},
+                                    "query": query}))
+        result = run_cli(["-q", str(path), "-c", "examples/credentials/ga-service-account.json", "-t",
+                          "examples/tokens/ga.json", "-b", "examples/backdrop.json", "-s", "2024-05-06",
+                          "-e", "2024-05-12", "--log-dir", str(tmp_path / "log")])
+        records = stand_ins.backdrop.records("carers-allowance", "device-usage")
+
+    assert result.exit_code == 0, result.all_output()
+    assert len(records) == 3
+    for record in records:
+        assert 5 <= record["bounceRate"] <= 80, record
+        assert 0.05 <= record["engagementRate"] <= 0.8, record
+        assert 0.05 <= record["dauPerMau"] <= 0.8, record
+        assert record["sessions"] >= 20

@@ -145,7 +145,7 @@ class BackdropSink:
 
     def check(self, records: list[Record]) -> None:
         """Check a whole set of records before any is sent: a bad one fails the push with nothing sent."""
-        check_records(records, start_index=self._next_index)
+        check_records(records, start_index=self._next_index, data_type=self.data_set.data_type)
 
     def send(self, records: list[Record], *, checked: bool = False) -> None:
         """Check (unless `checked` already), encode and dispatch one chunk; raises the failure of a
@@ -156,7 +156,7 @@ class BackdropSink:
         self._raise_failure()
         try:
             if not checked:
-                check_records(records, start_index=first_index)
+                check_records(records, start_index=first_index, data_type=self.data_set.data_type)
         except InvalidRecordError as error:
             # A sequential push would have met the chunks before this one first.
             self._settle()

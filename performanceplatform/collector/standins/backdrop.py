@@ -2,17 +2,35 @@
 
 It reproduces the contract in `shared/reference/backdrop-write-api.md` §1-2: the order of checks
 (data set, then token, then body), per-data-set bearer tokens, the exact status codes and error
-bodies (including their two shapes, `message` and `messages`), gzip bodies with the 10 MiB limit,
-Backdrop's record rules with their exact messages, all-or-nothing batches, upsert by `_id`, and
-lenient timestamps stored as UTC ISO strings. It also keeps the observed quirk that a batch with a
-record lacking `_timestamp` is stored and then answered with a 500.
+bodies (including their two shapes, `message` and `messages`), gzip bodies with the limit of
+exactly 10,485,760 decompressed bytes (one more is 413), Backdrop's record rules with their exact
+messages, errors collected across all the records of a request, all-or-nothing batches, upsert by
+`_id`, and lenient timestamps stored as UTC ISO strings.
+
+Every data set has, by default, the schema Stagecraft attached to every production data set (§2.1):
+`_timestamp` required, a string in JSON Schema's `date-time` format (RFC 3339, read strictly:
+`2024-06-01T00:00:00+00:00`, upper-case `T` and `Z`, an offset required); plus, for data types
+`monitoring` and `realtime`, their own (required integer `uptime` and `downtime`; required string
+`for_url` and integer `unique_visitors`). Its messages are jsonschema's under Python 2, with
+Python 2's reprs: `"u'_timestamp' is a required property"`, `"'2024-06-01' is not a u'date-time'"`,
+`"3600.0 is not of type u'integer'"` (a record's schema messages come in the order of the schema's
+properties, then its required names; real Backdrop's followed Python 2's dict order). A data set
+added with `production_schema=False` has none, and keeps the observed quirk of that case: a batch
+with a record lacking `_timestamp` is stored and then answered with a 500.
+
+Beyond the schema, as observed on production Backdrop: an integer outside the signed 64-bit range
+is `"<key> has an invalid value"` (Python 2 reads it as a `long`, which Backdrop's value check does
+not list), and `_id`'s "no whitespace" is Python 2's byte-string `\\s`: ASCII whitespace only, so a
+no-break space is accepted.
 
 It deliberately does not share code with the client's own validation (`backdrop_validation`): the
 two are independent readings of the same rules, so tests of one against the other can catch a
 mistake in either.
 
-Not reproduced: schemas, `auto_ids`, transforms, DELETE/PATCH of single records, the deprecated
-`/<data_set_name>` routes and the read API's query parameters.
+Not reproduced: the schemas of the data types no collector writes (`appointments`,
+`customer-satisfaction`, `no-show`, `transactions-by-channel`, `utilisation`), `auto_ids`,
+transforms, DELETE/PATCH of single records, the deprecated `/<data_set_name>` routes and the read
+API's query parameters.
 
 For offline work (`python -m performanceplatform.collector.standins`) two things real Backdrop
 does not do: `database` keeps the data sets and records in a SQLite file, so what a contributor
@@ -22,6 +40,7 @@ request carries one of those tokens, so a new query file needs no set-up (Stagec
 
 from __future__ import annotations
 
+import calendar
 import copy
 import datetime as dt
 import functools
@@ -31,7 +50,7 @@ import re
 import sqlite3
 import uuid
 import zlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +71,12 @@ VALID_KEY = re.compile(r"^[a-z_][a-z0-9_]+$")
 RESERVED_KEYWORDS = ("_timestamp", "_start_at", "_end_at", "_id")
 TIMESTAMP_FIELDS = ("_timestamp", "_start_at", "_end_at")
 ISO_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?([+-]\d\d:\d\d|Z)?", re.ASCII)
+# What Python 2 (on 64 bits) reads a JSON integer into: an `int` within this range, a `long` beyond.
+PY2_INT_RANGE = range(-(2**63), 2**63)
+# RFC 3339 §5.6 `date-time`; the numbers' ranges are checked by `_is_date_time`.
+DATE_TIME = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.[0-9]+)?(?:Z|[+-]([0-9]{2}):([0-9]{2}))"
+)
 # Added by Backdrop to every stored record; not part of what the client sent.
 PERIOD_FIELDS = (
     "_hour_start_at",
@@ -78,6 +103,26 @@ REQUEST_TOO_LARGE_PAGE = (
 )
 
 
+@dataclass(frozen=True)
+class SchemaPart:
+    """One of the JSON schemas a data set's schema combines (`allOf`), as far as they go: typed
+    properties (name, JSON type, format or None) and required names."""
+
+    properties: tuple[tuple[str, str, str | None], ...]
+    required: tuple[str, ...]
+
+
+# Stagecraft's `schemas/timestamp.json`, in every data set's schema.
+TIMESTAMP_SCHEMA = SchemaPart((("_timestamp", "string", "date-time"),), ("_timestamp",))
+# Stagecraft's `schemas/data-types/<type>.json` for the data types collectors write.
+DATA_TYPE_SCHEMAS: Mapping[str, SchemaPart] = {
+    "monitoring": SchemaPart((("downtime", "integer", None), ("uptime", "integer", None)), ("uptime", "downtime")),
+    "realtime": SchemaPart(
+        (("for_url", "string", None), ("unique_visitors", "integer", None)), ("for_url", "unique_visitors")
+    ),
+}
+
+
 @dataclass
 class DataSetState:
     group: str
@@ -86,6 +131,15 @@ class DataSetState:
     # None reproduces a Stagecraft config with no `bearer_token` key (Backdrop answers 500).
     token: str | None
     records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Every production data set had one; False gives a data set without a schema.
+    production_schema: bool = True
+
+    def schema(self) -> tuple[SchemaPart, ...]:
+        """The parts of the data set's schema, in the order its `allOf` lists them (none without one)."""
+        if not self.production_schema:
+            return ()
+        own = DATA_TYPE_SCHEMAS.get(self.data_type)
+        return (TIMESTAMP_SCHEMA,) if own is None else (TIMESTAMP_SCHEMA, own)
 
 
 def _error(status: int, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -125,13 +179,21 @@ class _Database:
                     PRIMARY KEY (data_group, data_type, id));
                 """
             )
+            columns = {row[1] for row in self.connection.execute("PRAGMA table_info(data_sets)")}
+            if "production_schema" not in columns:
+                # A file written before data sets had schemas: theirs are on, as production's were.
+                self.connection.execute(
+                    "ALTER TABLE data_sets ADD COLUMN production_schema INTEGER NOT NULL DEFAULT 1"
+                )
 
     def load(self) -> list[DataSetState]:
         states = {}
-        for group, data_type, name, token in self.connection.execute(
-            "SELECT data_group, data_type, name, token FROM data_sets"
+        for group, data_type, name, token, production_schema in self.connection.execute(
+            "SELECT data_group, data_type, name, token, production_schema FROM data_sets"
         ):
-            states[(group, data_type)] = DataSetState(group, data_type, name, token)
+            states[(group, data_type)] = DataSetState(
+                group, data_type, name, token, production_schema=bool(production_schema)
+            )
         for group, data_type, record_id, text in self.connection.execute(
             "SELECT data_group, data_type, id, record FROM records ORDER BY rowid"
         ):
@@ -143,9 +205,10 @@ class _Database:
     def save_data_set(self, state: DataSetState) -> None:
         with self.connection:
             self.connection.execute(
-                "INSERT INTO data_sets VALUES (?, ?, ?, ?) ON CONFLICT (data_group, data_type) "
-                "DO UPDATE SET name = excluded.name, token = excluded.token",
-                (state.group, state.data_type, state.name, state.token),
+                "INSERT INTO data_sets (data_group, data_type, name, token, production_schema) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (data_group, data_type) DO UPDATE SET "
+                "name = excluded.name, token = excluded.token, production_schema = excluded.production_schema",
+                (state.group, state.data_type, state.name, state.token, int(state.production_schema)),
             )
             # A data set configured again starts empty, as the in-memory one does.
             self.connection.execute(
@@ -223,11 +286,25 @@ class BackdropStandIn(StandIn):
     # Set-up and inspection -----------------------------------------------------------------------
 
     def add_data_set(
-        self, group: str, data_type: str, token: str | None, *, name: str | None = None
+        self,
+        group: str,
+        data_type: str,
+        token: str | None,
+        *,
+        name: str | None = None,
+        production_schema: bool = True,
     ) -> DataSetState:
-        """Configure a data set, as Stagecraft would; `name` defaults to `<group>_<type>`."""
+        """Configure a data set, as Stagecraft would; `name` defaults to `<group>_<type>`.
+
+        `production_schema`: the schema every production data set had (see the module docstring);
+        False for a data set without one.
+        """
         state = DataSetState(
-            group, data_type, name or f"{group}_{data_type}".replace("-", "_"), token
+            group,
+            data_type,
+            name or f"{group}_{data_type}".replace("-", "_"),
+            token,
+            production_schema=production_schema,
         )
         with self._lock:
             self._data_sets[(group, data_type)] = state
@@ -326,8 +403,13 @@ class BackdropStandIn(StandIn):
                 )
         # json.loads made these dicts and nothing else holds them: they are parsed in place.
         records: list[dict[str, Any]] = data
-        errors = self._parse_timestamps(records)
-        if not _plainly_valid(records):
+        schema = state.schema()
+        # The quick checks look at each set of keys once (a batch mostly has one).
+        key_sets = {tuple(record) for record in records}
+        # In Backdrop's order: the schema (on the values as sent), then timestamps, then the rules.
+        errors = _schema_messages(records, schema, key_sets) if schema else []
+        errors += self._parse_timestamps(records)
+        if not _plainly_valid(records, key_sets):
             errors.extend(problem for record in records if (problem := _record_problem(record)) is not None)
         if errors:
             # All or nothing: one bad record and none of the request is stored.
@@ -351,8 +433,9 @@ class BackdropStandIn(StandIn):
             if self._database is not None:
                 self._database.save_records(state, landed)
         if records and any("_timestamp" not in record for record in records):
-            # Observed quirk: the records are stored, then the batch's date range (computed for
-            # the transforms) fails on the missing key.
+            # Observed quirk of a data set without a schema (a schema refuses such a record first):
+            # the records are stored, then the batch's date range (for the transforms) fails on
+            # the missing key.
             return _internal_error(KeyError("_timestamp"))
         return Response(200, {"status": "ok"}, dict(NO_CACHE))
 
@@ -510,7 +593,9 @@ def _record_problem(record: dict[str, Any]) -> str | None:
         problem = _key_problem(key)
         if problem is not None:
             return problem
-        if value is not None and not isinstance(value, _VALUE_TYPES):
+        if (value is not None and not isinstance(value, _VALUE_TYPES)) or (
+            type(value) is int and value not in PY2_INT_RANGE
+        ):
             return f"{key} has an invalid value"
         if key in TIMESTAMP_FIELDS and not isinstance(value, dt.datetime):
             return f"{key} is not a valid datetime object"
@@ -520,16 +605,18 @@ def _record_problem(record: dict[str, Any]) -> str | None:
 
 
 _VALUE_TYPES = (int, float, str, bool, dt.datetime)
-# The exact types of values that break no rule anywhere but in the fields checked by name.
+# The exact types of values that break no rule anywhere but in the fields checked by name (and
+# the range of ints).
 _PLAIN_TYPES = frozenset({int, float, str, bool, dt.datetime, type(None)})
-_WHITESPACE = re.compile(r"\s")
+# Python 2's `\s` on the UTF-8 bytes Backdrop searched: ASCII whitespace.
+_WHITESPACE = re.compile(r"\s", re.ASCII)
 
 
 def _valid_id(value: Any) -> bool:
     return isinstance(value, str) and bool(value) and not _WHITESPACE.search(value)
 
 
-def _plainly_valid(records: list[dict[str, Any]]) -> bool:
+def _plainly_valid(records: list[dict[str, Any]], key_sets: set[tuple[str, ...]]) -> bool:
     """True when no record breaks a rule of `_record_problem`, found the quick way, for the whole
     batch at once: each set of keys checked once, values by their exact types, and the fields with
     rules of their own (`_id`, timestamps) field by field. False only means "look closer".
@@ -538,13 +625,23 @@ def _plainly_valid(records: list[dict[str, Any]]) -> bool:
     value of each one against each rule cost the stand-in more than reading them.
     """
     named: set[str] = set()
-    for keys in {tuple(record) for record in records}:
+    for keys in key_sets:
         fields = _fields_to_check(keys)
         if fields is None:
             return False
         named.update(fields)
-    if not _PLAIN_TYPES.issuperset(map(type, itertools.chain.from_iterable(map(dict.values, records)))):
-        return False
+    values = list(itertools.chain.from_iterable(map(dict.values, records)))
+    # With one set of keys, a key's values are every n-th value: checked column by column, most
+    # columns hold one type, and a column of ints is in range if its least and greatest are.
+    step = len(next(iter(key_sets))) if len(key_sets) == 1 else 0
+    for column in [values[offset::step] for offset in range(step)] if step else [values]:
+        types = set(map(type, column))
+        if not _PLAIN_TYPES.issuperset(types):
+            return False
+        if int in types:
+            ints = column if types == {int} else [value for value in column if type(value) is int]
+            if min(ints) not in PY2_INT_RANGE or max(ints) not in PY2_INT_RANGE:
+                return False
     for name in named:
         values = [record[name] for record in records if name in record]
         types = set(map(type, values))
@@ -587,3 +684,96 @@ def _period_fields(timestamp: dt.datetime) -> dict[str, dt.datetime]:
         "_quarter_start_at": month.replace(month=3 * ((month.month - 1) // 3) + 1),
         "_year_start_at": month.replace(month=1),
     }
+
+
+# The schema ---------------------------------------------------------------------------------------
+
+
+def _schema_messages(
+    records: list[dict[str, Any]], schema: tuple[SchemaPart, ...], key_sets: set[tuple[str, ...]]
+) -> list[str]:
+    """jsonschema's messages (Draft 4, with its format checker) for every record, in order;
+    `key_sets`: the records' sets of keys."""
+    if _schema_plainly_met(records, schema, key_sets):
+        return []
+    return [message for record in records for message in _record_schema_messages(record, schema)]
+
+
+def _record_schema_messages(record: dict[str, Any], schema: tuple[SchemaPart, ...]) -> list[str]:
+    messages = []
+    for part in schema:
+        for name, json_type, format_name in part.properties:
+            if name not in record:
+                continue
+            value = record[name]
+            if not _is_json_type(value, json_type):
+                messages.append(f"{_python2_repr(value)} is not of type u'{json_type}'")
+            # jsonschema's format checker looks only at strings.
+            elif format_name == "date-time" and not _is_date_time(value):
+                messages.append(f"{_python2_repr(value)} is not a u'{format_name}'")
+        messages.extend(f"u'{name}' is a required property" for name in part.required if name not in record)
+    return messages
+
+
+def _is_json_type(value: Any, json_type: str) -> bool:
+    if json_type == "integer":
+        # Draft 4: a boolean is no integer, nor is a float with nothing after its point.
+        return type(value) is int
+    return isinstance(value, str)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_date_time(text: str) -> bool:
+    """RFC 3339's `date-time`: the form, a date on the calendar, a time of day (a leap second
+    allowed), an offset under a day. Cached: the records of a batch mostly share their timestamps."""
+    match = DATE_TIME.fullmatch(text)
+    if match is None:
+        return False
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    if not (year >= 1 and 1 <= month <= 12 and hour <= 23 and minute <= 59 and second <= 60):
+        return False
+    if day < 1 or day > calendar.monthrange(year, month)[1]:
+        return False
+    offset_hours, offset_minutes = match.group(7), match.group(8)
+    return offset_hours is None or (int(offset_hours) <= 23 and int(offset_minutes) <= 59)
+
+
+def _schema_plainly_met(
+    records: list[dict[str, Any]], schema: tuple[SchemaPart, ...], key_sets: set[tuple[str, ...]]
+) -> bool:
+    """True when no record breaks the schema, found the quick way: each set of keys checked once,
+    each typed field's values by their exact types, each distinct timestamp once. False only means
+    "look closer"."""
+    required = {name for part in schema for name in part.required}
+    if any(not required.issubset(keys) for keys in key_sets):
+        return False
+    for part in schema:
+        for name, json_type, format_name in part.properties:
+            values = [record[name] for record in records if name in record]
+            if not set(map(type, values)) <= {int if json_type == "integer" else str}:
+                return False
+            if format_name == "date-time" and not all(map(_is_date_time, set(values))):
+                return False
+    return True
+
+
+def _python2_repr(value: Any, *, nested: bool = False) -> str:
+    """`repr` of a JSON value as Backdrop held it under Python 2: a record's string values
+    re-encoded to UTF-8 byte strings (no `u`), strings inside objects and arrays still unicode
+    (`u'...'`), integers beyond 64 bits `long`s (`...L`)."""
+    if isinstance(value, str):
+        if nested:
+            return "u" + ascii(value)
+        # Python 3's bytes repr is Python 2's str repr, once its `b` is dropped.
+        return repr(value.encode("utf-8", "surrogatepass"))[1:]
+    if type(value) is int and value not in PY2_INT_RANGE:
+        return f"{value}L"
+    if isinstance(value, list):
+        return "[" + ", ".join(_python2_repr(item, nested=True) for item in value) + "]"
+    if isinstance(value, dict):
+        # In insertion order: Python 2's dict order (by hash) is not reproduced.
+        pairs = (
+            f"{_python2_repr(key, nested=True)}: {_python2_repr(item, nested=True)}" for key, item in value.items()
+        )
+        return "{" + ", ".join(pairs) + "}"
+    return repr(value)  # None, booleans, ints and floats read the same in both

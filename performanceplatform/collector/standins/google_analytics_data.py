@@ -6,8 +6,24 @@ sampling / thresholding / "(other)" flags a test sets), `propertyQuota` when ask
 by `offset` / `limit`. With several date ranges every row carries a `dateRange` dimension (the
 range's name), last, as GA4 adds it. Requests GA4 would refuse get Google's error body
 `{"error": {"code", "message", "status"}}` (400 `INVALID_ARGUMENT` for an unknown field, name or
-bad filter; 403 `PERMISSION_DENIED` for a property not granted; 429 `RESOURCE_EXHAUSTED` once the
-stand-in's token quota is spent), and so do injected faults (`fail_next_with`, `exhaust_quota`).
+bad filter; 403 `PERMISSION_DENIED` for a property not granted; 429 `RESOURCE_EXHAUSTED` once a
+property's tokens are spent, see below), and so do injected faults (`fail_next_with`,
+`exhaust_quota`).
+
+Quotas are Google's, per property, with a separate set for realtime reports (apis-today.md §1.4,
+the Data API's `PropertyQuota`): tokens per day (200,000; 2,000,000 for an Analytics 360 property,
+`set_quota_limits`), per hour (40,000) and per project per hour (35% of those: 14,000, so one
+project such as pp-collector runs out of these first). Each request costs `token_cost` tokens
+(10), deducted from all three. A request is refused while one of its property's buckets is empty,
+and served otherwise, so the last one served may overdraw (a bucket's `remaining` never goes below
+0). Tokens come back as Google says they do: an hour's 60 minutes after they were spent, a day's
+at midnight Pacific time. The quota's clock is `datetime.now`, so a test moves it with freezegun.
+`propertyQuota` is written as the Data API writes its JSON (proto3): a zero is left out, so a
+bucket with nothing consumed shows only what remains.
+
+Rates GA4 defines as fractions (`bounceRate`, `engagementRate`, ... `FRACTION_METRICS`) are
+answered as fractions (0.4495 for 44.95 %), as the Data API answers them; the collector scales
+them back to UA's percentages where a query asks for UA's names.
 
 Tests give rows as dicts of GA4 field name → value (`add_rows`, per property and date range);
 each request's filters are applied to them, its `orderBys` sort them, and the requested fields
@@ -25,10 +41,13 @@ import functools
 import json
 import operator
 import re
+import threading
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from performanceplatform.collector.ga.data_api import schema
 from performanceplatform.collector.standins.server import Fault, RawJSON, RecordedRequest, Response, StandIn, route
@@ -48,13 +67,28 @@ STATUS_WORDS = {
     503: "UNAVAILABLE",
     504: "DEADLINE_EXCEEDED",
 }
+# The `message` of a 429 `RESOURCE_EXHAUSTED` for each bucket. The project-per-hour one is as
+# observed from the real API (a connector's log of the raw body); the others follow its pattern,
+# with the wording third-party clients match on.
 QUOTA_MESSAGES = {
-    "hour": "Exhausted property tokens per hour for a project per property. These quota tokens will "
-    f"return in under an hour. To learn more, see {QUOTA_GUIDE}",
-    "day": "Exhausted property tokens per day. These quota tokens will return tomorrow. To learn more, "
-    f"see {QUOTA_GUIDE}",
+    "project-hour": "Exhausted property tokens for a project per hour. These quota tokens will return in under "
+    f"an hour. To learn more, see {QUOTA_GUIDE}",
+    "hour": "Exhausted property tokens per hour. These quota tokens will return in under an hour. To learn "
+    f"more, see {QUOTA_GUIDE}",
+    "day": "Exhausted property tokens per day. These quota tokens will return in under 24 hours. To learn "
+    f"more, see {QUOTA_GUIDE}",
     "concurrent": f"Exhausted concurrent requests quota. To learn more, see {QUOTA_GUIDE}",
 }
+HOUR = timedelta(hours=1)
+# Metrics the Data API answers as a fraction ("returned as a fraction; for example, 0.2761 means
+# 27.61%", its API schema page), and the per-key-event rates (`sessionKeyEventRate:<event>`).
+FRACTION_METRICS = frozenset({
+    "bounceRate", "cartToViewRate", "crashFreeUsersRate", "dauPerMau", "dauPerWau", "engagementRate",
+    "firstTimePurchaserConversionRate", "firstTimePurchaserRate", "itemListClickThroughRate",
+    "itemPromotionClickThroughRate", "organicGoogleSearchClickThroughRate", "purchaseToViewRate",
+    "purchaserConversionRate", "purchaserRate", "sessionConversionRate", "sessionKeyEventRate",
+    "userConversionRate", "userKeyEventRate", "wauPerMau",
+})
 # The request fields of the discovery document's RunReportRequest and RunRealtimeReportRequest.
 REPORT_FIELDS = frozenset({
     "property", "dateRanges", "dimensions", "metrics", "dimensionFilter", "metricFilter", "offset", "limit",
@@ -115,35 +149,95 @@ class RowSet:
         return all(value is None or given.get(name) == value for name, value in wanted.items())
 
 
-@dataclass
-class Quota:
-    """A property's token buckets; each request consumes `cost` tokens from both."""
+def answers_a_fraction(metric: str) -> bool:
+    """Whether the Data API answers `metric` as a fraction of 1 (`bounceRate`, `sessionKeyEventRate:buy`)."""
+    return metric.split(":", 1)[0] in FRACTION_METRICS
 
-    per_hour: int = 40_000
-    per_day: int = 200_000
-    cost: int = 10
-    used_hour: int = 0
-    used_day: int = 0
 
-    def consume(self) -> None:
-        if self.used_day + self.cost > self.per_day:
+def _pacific() -> tzinfo:
+    try:
+        return ZoneInfo("America/Los_Angeles")
+    except ZoneInfoNotFoundError:
+        # A host without time zone data: Pacific standard time is at most an hour out.
+        return timezone(timedelta(hours=-8))
+
+
+@dataclass(frozen=True)
+class QuotaLimits:
+    """A property's quotas (the Data API's `PropertyQuota` fields)."""
+
+    tokens_per_day: int
+    tokens_per_hour: int
+    tokens_per_project_per_hour: int
+    concurrent_requests: int
+    server_errors_per_project_per_hour: int
+    potentially_thresholded_requests_per_hour: int
+
+
+STANDARD = QuotaLimits(200_000, 40_000, 14_000, 10, 10, 120)
+ANALYTICS_360 = QuotaLimits(2_000_000, 400_000, 140_000, 50, 50, 120)
+
+
+class PropertyQuota:
+    """One property's token buckets for one kind of report (core or realtime), as they refill."""
+
+    def __init__(self, limits: QuotaLimits):
+        self.limits = limits
+        # (when, tokens) of each request served in the last hour, oldest first, and their sum.
+        self._this_hour: deque[tuple[datetime, int]] = deque()
+        self._used_this_hour = 0
+        self._day: date | None = None
+        self._used_today = 0
+        self.last_consumed = 0
+
+    def _refill(self) -> datetime:
+        now = datetime.now(UTC)
+        while self._this_hour and self._this_hour[0][0] <= now - HOUR:
+            self._used_this_hour -= self._this_hour.popleft()[1]
+        today = now.astimezone(_pacific()).date()
+        if today != self._day:
+            self._day, self._used_today = today, 0
+        return now
+
+    def used_this_hour(self) -> int:
+        self._refill()
+        return self._used_this_hour
+
+    def used_today(self) -> int:
+        self._refill()
+        return self._used_today
+
+    def consume(self, tokens: int) -> None:
+        """Charge a request `tokens`, or refuse it (429) while a bucket is empty."""
+        now = self._refill()
+        hour = self._used_this_hour
+        if self._used_today >= self.limits.tokens_per_day:
             raise DataApiError(429, QUOTA_MESSAGES["day"])
-        if self.used_hour + self.cost > self.per_hour:
+        if hour >= self.limits.tokens_per_hour:
             raise DataApiError(429, QUOTA_MESSAGES["hour"])
-        self.used_hour += self.cost
-        self.used_day += self.cost
+        if hour >= self.limits.tokens_per_project_per_hour:
+            raise DataApiError(429, QUOTA_MESSAGES["project-hour"])
+        self._this_hour.append((now, tokens))
+        self._used_this_hour += tokens
+        self._used_today += tokens
+        self.last_consumed = tokens
 
     def status(self) -> dict[str, Any]:
+        """`propertyQuota` after the last request served: what it consumed, what is left."""
+        hour, today, limits = self.used_this_hour(), self.used_today(), self.limits
+
         def bucket(consumed: int, remaining: int) -> dict[str, int]:
-            return {"consumed": consumed, "remaining": remaining}
+            # proto3 JSON leaves zeros out.
+            written = {"consumed": consumed, "remaining": max(0, remaining)}
+            return {name: number for name, number in written.items() if number}
 
         return {
-            "tokensPerDay": bucket(self.cost, self.per_day - self.used_day),
-            "tokensPerHour": bucket(self.cost, self.per_hour - self.used_hour),
-            "concurrentRequests": bucket(0, 10),
-            "serverErrorsPerProjectPerHour": bucket(0, 10),
-            "potentiallyThresholdedRequestsPerHour": bucket(0, 120),
-            "tokensPerProjectPerHour": bucket(self.cost, self.per_hour * 35 // 100 - self.used_hour),
+            "tokensPerDay": bucket(self.last_consumed, limits.tokens_per_day - today),
+            "tokensPerHour": bucket(self.last_consumed, limits.tokens_per_hour - hour),
+            "concurrentRequests": bucket(0, limits.concurrent_requests),
+            "serverErrorsPerProjectPerHour": bucket(0, limits.server_errors_per_project_per_hour),
+            "potentiallyThresholdedRequestsPerHour": bucket(0, limits.potentially_thresholded_requests_per_hour),
+            "tokensPerProjectPerHour": bucket(self.last_consumed, limits.tokens_per_project_per_hour - hour),
         }
 
 
@@ -173,9 +267,14 @@ class GoogleAnalyticsDataStandIn(StandIn):
         self.max_page_size = MAX_LIMIT
         self.granted: set[str] | None = None
         self.time_zone = "Europe/London"
-        self.quota = Quota()
-        self.realtime_quota = Quota()
-        # GA4 answers 429 "concurrent requests" beyond 10 at once for a property.
+        # Tokens a request costs; the quotas of each property (standard unless set), for core
+        # reports and, separately, realtime ones.
+        self.token_cost = 10
+        self.quota_limits: dict[str, QuotaLimits] = {}
+        self._quotas: dict[tuple[str, bool], PropertyQuota] = {}
+        self._quota_lock = threading.Lock()
+        # GA4 answers 429 "concurrent requests" beyond 10 at once for a property (counted here over
+        # all the requests the stand-in is serving: tests use one property at a time).
         self.concurrent_limit = 10
 
     # What the API holds -------------------------------------------------------------------------
@@ -207,6 +306,21 @@ class GoogleAnalyticsDataStandIn(StandIn):
     def grant_only(self, *properties: str) -> None:
         """Answer 403 PERMISSION_DENIED for any property but these."""
         self.granted = set(properties)
+
+    def set_quota_limits(self, property_: str, limits: QuotaLimits) -> None:
+        """Give `property_` ("properties/<n>") other quotas than a standard property's (`ANALYTICS_360`)."""
+        with self._quota_lock:
+            self.quota_limits[property_] = limits
+            for realtime in (False, True):
+                self._quotas.pop((property_, realtime), None)
+
+    def quota(self, property_: str, *, realtime: bool = False) -> PropertyQuota:
+        """The token buckets of `property_` for core (or realtime) reports."""
+        with self._quota_lock:
+            key = (property_, realtime)
+            if key not in self._quotas:
+                self._quotas[key] = PropertyQuota(self.quota_limits.get(property_, STANDARD))
+            return self._quotas[key]
 
     def report_requests(self) -> list[RecordedRequest]:
         return self.requests_to(r":runReport$", "POST")
@@ -244,8 +358,9 @@ class GoogleAnalyticsDataStandIn(StandIn):
         retry_delay: str | None = None,
         when: Callable[[RecordedRequest], bool] | None = None,
     ) -> None:
-        """Answer the next `times` requests 429 RESOURCE_EXHAUSTED for the `hour`, `day` or
-        `concurrent` quota, with a `google.rpc.RetryInfo` detail if `retry_delay` ("0.05s") is given."""
+        """Answer the next `times` requests 429 RESOURCE_EXHAUSTED for the `project-hour`, `hour`,
+        `day` or `concurrent` quota, with a `google.rpc.RetryInfo` detail if `retry_delay` ("0.05s")
+        is given."""
         details = (
             [{"@type": "type.googleapis.com/google.rpc.RetryInfo", "retryDelay": retry_delay}] if retry_delay else None
         )
@@ -266,27 +381,33 @@ class GoogleAnalyticsDataStandIn(StandIn):
             parsed = self._parse(request, property, realtime=False)
             if self.in_flight > self.concurrent_limit:
                 raise DataApiError(429, QUOTA_MESSAGES["concurrent"])
-            self.quota.consume()
+            quota = self.quota(property)
+            with self._quota_lock:
+                quota.consume(self.token_cost)
+                quota_status = quota.status()
             rows, flags = self._report_rows(parsed)
         except DataApiError as error:
             return error.response
         body = self._answer(parsed, rows, "analyticsData#runReport") if rows is not None else self._made_up_page(parsed)
         body["metadata"] = {"currencyCode": "GBP", "timeZone": self.time_zone, **flags}
         if parsed.body.get("returnPropertyQuota"):
-            body["propertyQuota"] = self.quota.status()
+            body["propertyQuota"] = quota_status
         return Response(200, body)
 
     @route("POST", REALTIME_PATH)
     def run_realtime_report(self, request: RecordedRequest, property: str) -> Response:
         try:
             parsed = self._parse(request, property, realtime=True)
-            self.realtime_quota.consume()
+            quota = self.quota(property, realtime=True)
+            with self._quota_lock:
+                quota.consume(self.token_cost)
+                quota_status = quota.status()
         except DataApiError as error:
             return error.response
         rows = _filtered(self.realtime_rows, parsed.body)
         body = self._answer(parsed, rows, "analyticsData#runRealtimeReport")
         if parsed.body.get("returnPropertyQuota"):
-            body["propertyQuota"] = self.realtime_quota.status()
+            body["propertyQuota"] = quota_status
         return Response(200, body)
 
     # Request checks ------------------------------------------------------------------------------

@@ -34,12 +34,13 @@ import re
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from performanceplatform.collector.standins.backdrop import BackdropStandIn
 from performanceplatform.collector.standins.google_analytics import GoogleAnalyticsStandIn
-from performanceplatform.collector.standins.google_analytics_data import GoogleAnalyticsDataStandIn
+from performanceplatform.collector.standins.google_analytics_data import GoogleAnalyticsDataStandIn, answers_a_fraction
 from performanceplatform.collector.standins.google_oauth import ANALYTICS_READONLY, GoogleOAuthStandIn
 from performanceplatform.collector.standins.matomo import MatomoStandIn
 from performanceplatform.collector.standins.pingdom import PingdomStandIn
@@ -271,7 +272,7 @@ class LocalStandIns(StandIn):
             return
         property_ = request.path.removeprefix("/v1beta/").split(":")[0]
         for start, end, name in ranges:
-            rows = self.numbers.rows(f"{property_}|{name}", dimensions, metrics, start, end)
+            rows = self.numbers.rows(f"{property_}|{name}", dimensions, metrics, start, end, ga4=True)
             self.analytics_data.add_rows(rows, start_date=start, end_date=end)
 
 
@@ -283,7 +284,8 @@ class SeededNumbers:
     values; a dimension a filter fixes with `==`: that value), in every combination. Metrics are
     random numbers of a plausible size, drawn from a generator seeded with the seed, the view or
     property, the period and the row's dimension values. Names are Universal Analytics' (without
-    `ga:`) or GA4's.
+    `ga:`) or GA4's. Rates are percentages, as Universal Analytics answered them, but for GA4
+    (`ga4`) those the Data API answers as fractions (`bounceRate` 0.4495, not 44.95).
     """
 
     def __init__(self, seed: int, *, max_rows: int = 1000):
@@ -298,15 +300,22 @@ class SeededNumbers:
         start: date,
         end: date,
         fixed: Mapping[str, str] | None = None,
+        *,
+        ga4: bool = False,
     ) -> list[dict[str, str]]:
-        """Rows for a report; `fixed` gives dimensions a single value (a query's `==` filter)."""
+        """Rows for a report; `fixed` gives dimensions a single value (a query's `==` filter);
+        `ga4`: the report is the Data API's."""
         days = (end - start).days + 1
         # A row per day has a day's numbers; a row for the whole period, the period's.
         row_days = 1 if any(name in DATE_DIMENSIONS for name in dimensions) else days
         rows = []
         for values in itertools.islice(_dimension_values(dimensions, start, end, fixed or {}), self.max_rows):
             generator = random.Random(f"{self.seed}|{source}|{start}|{end}|{'|'.join(values.values())}")
-            rows.append({**values, **{name: _metric_value(name, generator, row_days) for name in metrics}})
+            rows.append({
+                **values,
+                **{name: _metric_value(name, generator, row_days, fraction=ga4 and answers_a_fraction(name))
+                   for name in metrics},
+            })
         return rows
 
 
@@ -386,10 +395,12 @@ def _date_parts(day: date) -> dict[str, str]:
     }
 
 
-def _metric_value(name: str, generator: random.Random, days: int) -> str:
+def _metric_value(name: str, generator: random.Random, days: int, *, fraction: bool = False) -> str:
     lowered = name.lower()
-    if "rate" in lowered or "percent" in lowered:
-        return f"{generator.uniform(5, 80):.2f}"
+    if fraction or "rate" in lowered or "percent" in lowered:
+        percentage = f"{generator.uniform(5, 80):.2f}"
+        # A GA4 fraction is its Universal Analytics twin divided by 100: 0.4495 for 44.95.
+        return str(Decimal(percentage).scaleb(-2)) if fraction else percentage
     if "duration" in lowered or "timeon" in lowered:
         return f"{generator.uniform(20, 400):.1f}"
     if "goal" in lowered or "conversion" in lowered:
