@@ -37,7 +37,7 @@ NOT_RUN = {
     "make demo": "tests/test_demo.py runs the module it runs (python -m performanceplatform.collector.demo)",
     "pip install": "needs PyPI; the tests run the installed project, with examples/collector-package on "
     "PYTHONPATH as an install would put it",
-    "tools/generate-ga-credentials.py": "needs a person at a browser; tests/test_generate_ga_credentials.py "
+    "tools/generate-ga-credentials.py": "needs a person at a browser; tests/tools/test_generate_ga_credentials.py "
     "runs it against the OAuth stand-in",
     "crontab -l": "would replace this machine's crontab; the generator runs below on examples/cronjobs",
 }

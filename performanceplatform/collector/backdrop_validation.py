@@ -30,7 +30,7 @@ Stagecraft had schemas for five more data types (`appointments`, `customer-satis
 `transactions-by-channel`, `utilisation`) that no collector here writes; they are not checked.
 
 The Backdrop stand-in (`standins/backdrop.py`) reads the same rules without sharing this code;
-`tests/test_backdrop_rules.py` holds the two to the same verdict on generated records.
+`tests/backdrop/test_validation.py` holds the two to the same verdict on generated records.
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ kept only the `mappings` columns (renamed) plus `timeSpan`, and handed them to i
 whose ids render values with Python 2's `unicode()` and whose dicts iterate in Python 2's order.
 This script does the same, written here from the behaviour reference (piwik-matomo.md §3-4 and
 original-behaviour.md §2.5, §9), on the same 64-bit CPython 2.7 the original ran on, and prints
-each case's records. tests/test_matomo_vectors.py checks pp-collector against them. Regenerate
+each case's records. tests/piwik/test_vectors.py checks pp-collector against them. Regenerate
 py2_matomo_vectors.json with:
 
     ~/.pyenv/versions/2.7.18/bin/python tests/vectors/gen_py2_matomo_vectors.py > tests/vectors/py2_matomo_vectors.json

@@ -20,9 +20,9 @@ import requests
 
 from performanceplatform.collector.ga.auth import SCOPE, credentials_from_config
 from performanceplatform.collector.standins.google_oauth import GoogleOAuthStandIn, OAuthClient
+from tests.support.cli import REPO_ROOT
 from tests.support.google import write_json
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 TOOL = REPO_ROOT / "tools" / "generate-ga-credentials.py"
 FLOW_TIMEOUT = 30
 

@@ -4,7 +4,7 @@ The templates name `./client_secrets.json` and `./storage.db`: with those presen
 contents of the right shape) every GA, realtime, trending, content.table and Pingdom file passes.
 Without them each GA-family file fails for exactly that reason. The Piwik templates' `url` is a
 placeholder (`"foo"`), so each Piwik file fails for exactly that reason (with an address there it
-passes: tests/test_matomo_real_configs.py). Webtrends collectors were not carried over, so their
+passes: tests/piwik/test_real_configs.py). Webtrends collectors were not carried over, so their
 files fail naming the entrypoint.
 """
 

@@ -60,7 +60,7 @@ def test_daily_backfill_queries_each_day(ga4_collector: Ga4Collector) -> None:
         (f"2013-04-{day}T00:00:00+00:00", "day", f"201304{day}", f"2013-04-{day}T00:00:00+00:00", 7)
         for day in ("01", "02", "03")
     ]
-    # The v3 collector's id for the same row (test_ga_collector.py): gapy's datetime follows date.
+    # The v3 collector's id for the same row (tests/ga/test_report.py): gapy's datetime follows date.
     assert records[0]["humanId"] == "visits_20130401000000_day_20130401_2013-04-01 00:00:00"
 
 

@@ -44,7 +44,7 @@ def test_trending_asks_for_two_named_weeks(ga4_collector: Ga4Collector) -> None:
     assert body["dimensionFilter"] == {"notExpression": {"filter": {
         "fieldName": "pagePathPlusQueryString",
         "stringFilter": {"matchType": "PARTIAL_REGEXP", "value": "^/$", "caseSensitive": False}}}}
-    # The v3 collector's records for the same numbers (test_ga_trending.py); options are ignored.
+    # The v3 collector's records for the same numbers (tests/ga/test_trending.py); options are ignored.
     assert {record["pageTitle"]: record for record in ga4_collector.records()} == {
         "foo": {"pageTitle": "foo", "pagePath": "/foo", "week1": 1389, "week2": 718,
                 "percent_change": -48.30813534917206, "_timestamp": "2014-01-29T00:00:00+00:00",

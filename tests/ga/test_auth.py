@@ -34,6 +34,7 @@ from freezegun import freeze_time
 from performanceplatform.collector.errors import ConfigurationError, FatalUpstreamError
 from performanceplatform.collector.ga.auth import GENERATOR, SCOPE, credentials_from_config, write_json_atomically
 from performanceplatform.collector.standins.google_oauth import ANALYTICS, JWT_BEARER, GoogleOAuthStandIn, OAuthClient
+from tests.support.cli import REPO_ROOT
 from tests.support.google import (
     GoogleKeyPair,
     ServiceAccount,
@@ -44,7 +45,6 @@ from tests.support.google import (
     write_user_credentials,
 )
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
 AUTH_LOGGER = "performanceplatform.collector.ga.auth"
 
 
