@@ -14,10 +14,15 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 
 from performanceplatform.collector.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from performanceplatform.collector.context import RunContext
 
 log = logging.getLogger(__name__)
 
@@ -83,3 +88,23 @@ def exclusive_run(path: Path, wait_seconds: float) -> Iterator[bool]:
             os.ftruncate(descriptor, 0)
             os.write(descriptor, f"{os.getpid()}\n".encode())
         yield descriptor is not None
+
+
+class RunLocks(Protocol):
+    """Keeps two runs of one query apart: `hold` yields True while this run holds the query's lock,
+    or False when another run still held it after waiting (the run is then skipped, exit 0)."""
+
+    def hold(self, context: RunContext, identity: str) -> AbstractContextManager[bool]: ...
+
+
+@dataclass(frozen=True)
+class FileLocks:
+    """One flock file per data set and query in `directory` (cron on one host: the default)."""
+
+    directory: Path
+    wait_seconds: float
+
+    def hold(self, context: RunContext, identity: str) -> AbstractContextManager[bool]:
+        data_set = context.data_set
+        return exclusive_run(lock_path(self.directory, data_set.data_group, data_set.data_type, identity),
+                             self.wait_seconds)

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from performanceplatform.collector.arguments import build_parser
 from performanceplatform.collector.context import RunContext, load_context
@@ -27,13 +27,22 @@ from performanceplatform.collector.errors import (
     RunInterrupted,
 )
 from performanceplatform.collector.logging_setup import LogFields, configure, level_from_environment
+
+if TYPE_CHECKING:
+    from performanceplatform.collector.locking import RunLocks
 from performanceplatform.collector.redaction import forget_all_secrets, redact
 
 log = logging.getLogger("performanceplatform.collector")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    return run_command(build_parser().parse_args(argv))
+
+
+def run_command(args: Any, *, locks: RunLocks | None = None) -> int:
+    """One `pp-collector` run of parsed arguments, as the CLI makes it: logging, the run context,
+    the query's lock (`locks`; by default a flock in the lock directory), the collector, and the
+    error mapped to an exit code. A scheduler that runs jobs in-process (Celery) calls this too."""
     forget_all_secrets()
     if args.check:
         return _check(args)
@@ -45,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return error.exit_code
     try:
         with _interruptible():
-            return _run(args, logging_setup.fields)
+            return _run(args, logging_setup.fields, locks or _file_locks(args))
     except RunInterrupted as error:
         log.error("%s", error)
         _report(error)
@@ -65,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging_setup.close()
 
 
-def _run(args: Any, log_fields: LogFields) -> int:
+def _run(args: Any, log_fields: LogFields, locks: RunLocks) -> int:
     context = load_context(args)
     log_fields.describe(
         entrypoint=context.entrypoint,
@@ -95,7 +104,7 @@ def _run(args: Any, log_fields: LogFields) -> int:
     from performanceplatform.collector import runner
 
     collector = runner.load_collector(context.entrypoint, context.query_source)
-    with _one_run_per_query(args, context) as holding:
+    with _one_run_per_query(args, context, locks) as holding:
         if not holding:
             return EXIT_OK
         runner.run(collector, context)
@@ -104,29 +113,27 @@ def _run(args: Any, log_fields: LogFields) -> int:
 
 
 @contextmanager
-def _one_run_per_query(args: Any, context: RunContext) -> Iterator[bool]:
+def _one_run_per_query(args: Any, context: RunContext, locks: RunLocks) -> Iterator[bool]:
     """Hold this query's lock for the run; a dry run pushes nothing, so it needs none."""
     if context.dry_run:
         yield True
         return
-    from performanceplatform.collector.locking import exclusive_run, lock_path
-
-    lock_dir = Path(args.lock_dir) if args.lock_dir else Path(args.log_dir).parent / "lock"
     identity = os.path.abspath(context.query_path) if context.query_path else f"stagecraft:{args.collector_slug}"
-    data_set = context.data_set
-    path = lock_path(lock_dir, data_set.data_group, data_set.data_type, identity)
-    with exclusive_run(path, args.lock_wait) as holding:
+    with locks.hold(context, identity) as holding:
         if not holding:
             log.warning(
-                "Another run of %s into %s/%s is still running (lock %s held for over %.0f s); "
-                "leaving it to finish",
+                "Another run of %s into %s is still running (its lock was held for over %.0f s); leaving it to finish",
                 identity,
-                data_set.data_group,
-                data_set.data_type,
-                path,
+                context.data_set.name,
                 args.lock_wait,
             )
         yield holding
+
+
+def _file_locks(args: Any) -> RunLocks:
+    from performanceplatform.collector.locking import FileLocks
+
+    return FileLocks(Path(args.lock_dir) if args.lock_dir else Path(args.log_dir).parent / "lock", args.lock_wait)
 
 
 @contextmanager
