@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -25,21 +25,41 @@ class Recorder:
         self.hold = hold or set()
         self.release = threading.Event()
         self.fail = fail or {}
-        self._lock = threading.Lock()
+        self.failed = threading.Event()
+        # Results the consumer had taken when each item started (see `consumed`).
+        self.consumed_when_started: dict[int, int] = {}
+        self.consumed = 0
+        self._changed = threading.Condition()
 
     def __call__(self, item: int) -> int:
-        with self._lock:
+        with self._changed:
             self.started.append(item)
             self.threads.add(threading.current_thread().name)
+            self.consumed_when_started[item] = self.consumed
+            self._changed.notify_all()
         if item in self.hold:
-            assert self.release.wait(10), "never released"
-        time.sleep(random.uniform(0, 0.003))  # finish in any order
+            assert self.release.wait(60), "never released"
+        # Finish in any order: items are held back in random amounts of the scheduler's time.
+        for _ in range(random.randrange(3)):
+            time.sleep(0)
         if item in self.fail:
+            self.failed.set()
             raise self.fail[item]
         return item * 10
 
+    def wait_started(self, count: int) -> None:
+        with self._changed:
+            assert self._changed.wait_for(lambda: len(self.started) >= count, 60), "never started"
 
-def consume_in_background(results: Iterator[int]) -> tuple[threading.Thread, dict[str, Any]]:
+    def took(self) -> None:
+        """The consumer took one more result."""
+        with self._changed:
+            self.consumed += 1
+
+
+def consume_in_background(
+    results: Iterator[int], fetch: Recorder | None = None
+) -> tuple[threading.Thread, dict[str, Any]]:
     """Iterate `results` in another thread (nothing is fetched until someone iterates)."""
     outcome: dict[str, Any] = {"got": []}
 
@@ -47,19 +67,14 @@ def consume_in_background(results: Iterator[int]) -> tuple[threading.Thread, dic
         try:
             for result in results:
                 outcome["got"].append(result)
+                if fetch is not None:
+                    fetch.took()
         except Exception as error:
             outcome["error"] = error
 
     thread = threading.Thread(target=consume, daemon=True)
     thread.start()
     return thread, outcome
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition never met"
-        time.sleep(0.005)
 
 
 @pytest.mark.parametrize("concurrency", [1, 2, 4, 10])
@@ -82,13 +97,14 @@ def test_workers_are_daemon_threads_that_end_with_the_run() -> None:
     fetch = Recorder(hold={0})
     with in_order(list(range(8)), fetch, concurrency=3, name="test-pool") as results:
         consumer, outcome = consume_in_background(results)
-        wait_until(lambda: len(fetch.started) >= 3)
+        fetch.wait_started(3)
         workers = [thread for thread in threading.enumerate() if thread.name.startswith("test-pool-")]
         assert len(workers) == 3 and all(thread.daemon for thread in workers)
         fetch.release.set()
-        consumer.join(10)
+        consumer.join(60)
     assert outcome == {"got": [item * 10 for item in range(8)]}
-    wait_until(lambda: not [t for t in threading.enumerate() if t.name.startswith("test-pool-")])
+    # Leaving the block joined the workers: they have ended.
+    assert not [thread for thread in workers if thread.is_alive()]
 
 
 def test_no_more_than_two_periods_per_worker_are_fetched_ahead_of_the_one_awaited() -> None:
@@ -96,13 +112,14 @@ def test_no_more_than_two_periods_per_worker_are_fetched_ahead_of_the_one_awaite
     fetch = Recorder(hold={0})
     ahead = 2 * AHEAD_PER_WORKER
     with in_order(list(range(40)), fetch, concurrency=2) as results:
-        consumer, outcome = consume_in_background(results)
-        wait_until(lambda: len(fetch.started) >= ahead)
-        time.sleep(0.2)  # time for an unbounded pool to start more
-        assert sorted(fetch.started) == list(range(ahead))
+        consumer, outcome = consume_in_background(results, fetch)
+        fetch.wait_started(ahead)
         fetch.release.set()
-        consumer.join(10)
+        consumer.join(60)
     assert outcome == {"got": [item * 10 for item in range(40)]}
+    # Item k started only once the consumer had taken all but the `ahead` items before it (the
+    # result being handed over counts as taken: the next item is asked for just before).
+    assert all(item < ahead + consumed + 1 for item, consumed in fetch.consumed_when_started.items())
 
 
 def test_the_first_failing_item_in_order_fails_the_run_and_nothing_starts_after_a_failure() -> None:
@@ -111,10 +128,10 @@ def test_the_first_failing_item_in_order_fails_the_run_and_nothing_starts_after_
     fetch = Recorder(hold={0}, fail={1: ValueError("item 1 failed")})
     with in_order(list(range(20)), fetch, concurrency=2) as results:
         consumer, outcome = consume_in_background(results)
-        wait_until(lambda: 1 in fetch.started)
-        time.sleep(0.1)  # item 1 has failed by now; a pool that kept going would start item 2
+        assert fetch.failed.wait(60)
         fetch.release.set()
-        consumer.join(10)
+        consumer.join(60)
+    # Leaving the block joined the workers, so whatever a pool that kept going started is there.
     assert outcome["got"] == [0]
     assert str(outcome["error"]) == "item 1 failed"
     assert sorted(fetch.started) == [0, 1]
@@ -143,9 +160,8 @@ def test_leaving_early_starts_nothing_more() -> None:
         for result in results:
             if result == 0:
                 raise KeyboardInterrupt  # as Ctrl-C would, in the main thread
-    started = len(fetch.started)
-    time.sleep(0.2)  # time for a pool that kept going to start more
-    assert len(fetch.started) == started <= 1 + 2 * AHEAD_PER_WORKER
+    # Leaving the block joined the workers: what they started is all they will ever start.
+    assert len(fetch.started) <= 1 + 2 * AHEAD_PER_WORKER
 
 
 # The setting --------------------------------------------------------------------------------------

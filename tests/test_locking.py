@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from tests.support.cli import REPO_ROOT, ConfigFiles
@@ -27,25 +26,24 @@ def sleeper_command(configs: ConfigFiles, name: str, sleep: float, *extra: str) 
 
 def start(argv: list[str]) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
-    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
 def finish(process: subprocess.Popen) -> tuple[int, str]:
-    _, stderr = process.communicate(timeout=30)
+    _, stderr = process.communicate(timeout=60)
     return process.returncode, stderr
 
 
-def wait_for(path: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not Path(path).exists():
-        assert time.monotonic() < deadline, f"{path} never appeared"
-        time.sleep(0.05)
+def wait_until_started(process: subprocess.Popen) -> None:
+    """Block until the sleeper collector says it has started (its first line on stdout)."""
+    assert process.stdout is not None
+    assert process.stdout.readline() == "started\n", finish(process)
 
 
 def test_a_second_run_of_the_same_query_waits_then_leaves_the_first_be(configs):
-    first_argv, first = sleeper_command(configs, "first", 5)
+    first_argv, _first = sleeper_command(configs, "first", 5)
     first_run = start(first_argv)
-    wait_for(first["started"])
+    wait_until_started(first_run)
     second_argv, second = sleeper_command(configs, "second", 0, "--lock-wait", "0.3")
     second_run = start(second_argv)
     assert finish(second_run) == (0, "")
@@ -58,9 +56,9 @@ def test_a_second_run_of_the_same_query_waits_then_leaves_the_first_be(configs):
 
 
 def test_a_crashed_run_leaves_no_lock_that_blocks_the_next(configs):
-    first_argv, first = sleeper_command(configs, "first", 30)
+    first_argv, _first = sleeper_command(configs, "first", 30)
     first_run = start(first_argv)
-    wait_for(first["started"])
+    wait_until_started(first_run)
     first_run.kill()  # SIGKILL: no clean-up code runs at all
     finish(first_run)
     second_argv, second = sleeper_command(configs, "second", 0, "--lock-wait", "0")
@@ -71,7 +69,7 @@ def test_a_crashed_run_leaves_no_lock_that_blocks_the_next(configs):
 def test_sigterm_stops_the_run_with_one_line_and_exit_143(configs):
     argv, markers = sleeper_command(configs, "run", 30)
     run = start(argv)
-    wait_for(markers["started"])
+    wait_until_started(run)
     run.send_signal(signal.SIGTERM)
     returncode, stderr = finish(run)
     assert returncode == 128 + signal.SIGTERM
@@ -80,9 +78,9 @@ def test_sigterm_stops_the_run_with_one_line_and_exit_143(configs):
 
 
 def test_ctrl_c_stops_the_run_with_exit_130(configs):
-    argv, markers = sleeper_command(configs, "run", 30)
+    argv, _markers = sleeper_command(configs, "run", 30)
     run = start(argv)
-    wait_for(markers["started"])
+    wait_until_started(run)
     run.send_signal(signal.SIGINT)
     returncode, stderr = finish(run)
     assert returncode == 130

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
-import time
+import threading
+from collections.abc import Iterator
 
+import pytest
+
+from tests.collectors import gated
 from tests.support.backdrop import DATA_GROUP, DATA_TYPE, TOKEN
 from tests.support.cli import REPO_ROOT, run_cli
 
@@ -97,24 +102,109 @@ def test_backdrop_unreachable_fails_after_bounded_retries(configs):
     assert result.text_log().count("retrying in") == 4
 
 
-def test_sigterm_mid_push_reports_what_landed(configs, backdrop, tmp_path):
-    query = static_query(configs, 40, {"chunk-size": 5}, query_extra={"seconds_per_record": 0.1})
+GATED = "tests.collectors.gated"
+
+
+class LoggedLine(logging.Handler):
+    """Set when the sink logs a line starting with `prefix` (a chunk has landed)."""
+
+    def __init__(self, prefix: str):
+        super().__init__(logging.INFO)
+        self.prefix = prefix
+        self.seen = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith(self.prefix):
+            self.seen.set()
+
+
+@pytest.fixture
+def gate(request: pytest.FixtureRequest) -> Iterator[str]:
+    name = request.node.name
+    gated.GATES[name] = threading.Event()
+    try:
+        yield name
+    finally:
+        gated.GATES.pop(name).set()
+
+
+def sigterm_when(event: threading.Event) -> threading.Thread:
+    """SIGTERM to this process (the run in its main thread) once `event` is set."""
+
+    def stop() -> None:
+        if event.wait(60):
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    thread = threading.Thread(target=stop, daemon=True)
+    thread.start()
+    return thread
+
+
+def gated_query(configs, gate_name: str | None, gate_at: int | None = None, count: int = 20):
+    records = [{"_timestamp": "2014-10-13T00:00:00+00:00", "_id": f"id-{n}", "number": n} for n in range(count)]
+    gating = {"gate": gate_name, "gate_at": gate_at} if gate_name else {}
+    return configs.query(GATED, {"records": records, **gating}, {"chunk-size": 5},
+                         data_group=DATA_GROUP, data_type=DATA_TYPE)
+
+
+def test_sigterm_between_chunks_names_the_chunks_that_landed(configs, backdrop, gate):
+    # Chunk 2 has landed and chunk 3 is not yet gathered (the collector waits at record 10) when
+    # SIGTERM comes: the race where a stop between chunks once said nothing of what had landed.
+    landed = LoggedLine("pushed chunk 2 ")
+    logger = logging.getLogger("performanceplatform.collector.backdrop.sink")
+    logger.addHandler(landed)
+    try:
+        stopper = sigterm_when(landed.seen)
+        result = run(configs, backdrop, gated_query(configs, gate, gate_at=10))
+        stopper.join()
+    finally:
+        logger.removeHandler(landed)
+    assert result.exit_code == 143
+    assert result.stderr == (
+        f"pp-collector: error: stopped by SIGTERM; 2 chunks (10 records) had been stored in Backdrop "
+        f"{DATA_GROUP}/{DATA_TYPE}; nothing after them was sent\n"
+    )
+    assert [record["_id"] for record in backdrop.records(DATA_GROUP, DATA_TYPE)] == [f"id-{n}" for n in range(10)]
+
+
+def test_sigterm_with_a_chunk_on_its_way_names_it_without_waiting_for_it(configs, backdrop, gate):
+    held = backdrop.hold_next(when=lambda request: b'"id-10"' in request.body)
+    try:
+        stopper = sigterm_when(held.reached)
+        result = run(configs, backdrop, gated_query(configs, gate, gate_at=15))
+        stopper.join()
+        # The run ended while chunk 3 was still held at Backdrop, unanswered.
+        assert backdrop.in_flight == 1
+    finally:
+        held.release()
+    assert result.exit_code == 143
+    assert result.stderr == (
+        f"pp-collector: error: stopped by SIGTERM while pushing chunk 3 to Backdrop {DATA_GROUP}/{DATA_TYPE}: "
+        "2 earlier chunks (10 records) had been stored; chunk 3 may or may not have been; nothing after it was sent\n"
+    )
+    assert backdrop.wait_for(lambda: not backdrop.in_flight)
+
+
+def test_sigterm_in_another_process_mid_push_reports_what_landed(configs, backdrop):
+    # As cron's kill does it, from another process: chunk 2 is held at Backdrop, so the run is
+    # pushing when the signal comes.
+    query = gated_query(configs, None)
     files = configs.args(query=query, backdrop=configs.backdrop(f"{backdrop.url}/data"), token=configs.token(TOKEN))
-    argv = [sys.executable, "-m", "performanceplatform.collector", *files]
-    process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    held = backdrop.hold_next(when=lambda request: b'"id-5"' in request.body)
+    process = subprocess.Popen([sys.executable, "-m", "performanceplatform.collector", *files],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
-    deadline = time.monotonic() + 30
-    while len(backdrop.requests_to(r"^/data/", "POST")) < 2:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=30)
+    try:
+        assert held.reached.wait(60)  # chunk 2 is at Backdrop
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+    finally:
+        held.release()
     assert process.returncode == 143
-    landed = len(backdrop.records(DATA_GROUP, DATA_TYPE))
-    assert landed % 5 == 0 and 10 <= landed < 40
-    assert "stopped by SIGTERM" in stderr
+    assert "stopped by SIGTERM while pushing chunk 2" in stderr
+    assert "1 earlier chunks (5 records) had been stored" in stderr
     log_text = (configs.log_dir / "collector.log").read_text()
-    assert "chunks" in log_text and "had been stored" in log_text
+    assert "stopped by SIGTERM while pushing chunk 2" in log_text
 
 
 def test_the_token_is_not_sent_over_plain_http_to_another_host(configs):
