@@ -22,6 +22,9 @@ import pytest
 
 from tests.support.cli import REPO_ROOT
 
+# Whole runs over many files or processes: `pytest -m 'not slow'` leaves them out while developing.
+pytestmark = pytest.mark.slow
+
 EXAMPLES = REPO_ROOT / "examples"
 
 

@@ -46,6 +46,9 @@ from performanceplatform.collector.standins.local import (
 )
 from tests.support.cli import REPO_ROOT, CliResult, run_cli, run_cli_subprocess
 
+# Whole runs over many files or processes: `pytest -m 'not slow'` leaves them out while developing.
+pytestmark = pytest.mark.slow
+
 EXAMPLES = REPO_ROOT / "examples"
 JOBS_FILE = EXAMPLES / "cronjobs"
 PACKAGE = EXAMPLES / "collector-package"

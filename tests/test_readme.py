@@ -230,6 +230,7 @@ def get(url: str) -> requests.Response:
         return session.get(url, timeout=10)
 
 
+@pytest.mark.slow
 def test_every_offline_command_of_the_readme_runs(tmp_path: Path) -> None:
     work = tmp_path
     commands = [c for c in readme_commands() if not any(c.startswith(prefix) for prefix in NOT_RUN)]

@@ -382,6 +382,7 @@ def batches(draw: st.DrawFn) -> tuple[str, list[dict[str, Any]]]:
                       {"_timestamp": "2024-06-01T23:59:60Z"}]))
 @example((DATA_TYPE, [{"_timestamp": dt.date(2024, 6, 1)}, {"_timestamp": TS, "_start_at": dt.date(2024, 6, 1)},
                       {"_timestamp": "2024-02-30T00:00:00Z"}]))
+@pytest.mark.slow
 def test_the_client_refuses_exactly_what_backdrop_refuses(
     data_sets: BackdropStandIn, example: tuple[str, list[dict[str, Any]]]
 ) -> None:

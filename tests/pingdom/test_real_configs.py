@@ -18,6 +18,9 @@ from performanceplatform.collector.standins.pingdom import PingdomStandIn
 from tests.support.cli import ConfigFiles, run_cli
 from tests.support.shared import REAL_CONFIGS, require_shared
 
+# Whole runs over many files or processes: `pytest -m 'not slow'` leaves them out while developing.
+pytestmark = pytest.mark.slow
+
 require_shared(REAL_CONFIGS)
 
 ENTRYPOINT = "performanceplatform.collector.pingdom"

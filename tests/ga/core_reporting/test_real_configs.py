@@ -21,6 +21,9 @@ from tests.support.cli import run_cli
 from tests.support.google import SERVICE_ACCOUNT_EMAIL, GoogleKeyPair, ServiceAccount, write_json
 from tests.support.shared import PRODUCTION_DEPARTMENT_CODES, REAL_CONFIGS, require_shared
 
+# Whole runs over many files or processes: `pytest -m 'not slow'` leaves them out while developing.
+pytestmark = pytest.mark.slow
+
 require_shared(REAL_CONFIGS)
 require_shared(PRODUCTION_DEPARTMENT_CODES)
 
