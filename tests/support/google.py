@@ -14,7 +14,7 @@
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -450,3 +450,109 @@ def ga4_collector(
         yield Ga4Collector(configs, stand_in, google_oauth, backdrop, credentials_path)
     finally:
         stand_in.stop()
+
+
+# =================================================================================================
+# Both GA sources behind one fixture: `ga_source` runs each test once against Core Reporting v3
+# (a UA view id) and once against the GA4 Data API (a property), with the same rows and the same
+# expected records, since a query's records must not depend on which API answered it.
+# =================================================================================================
+
+# The GA4 name the Data API answers under, for each name the tests' queries write (written here,
+# not taken from the collector's own table, so that a wrong translation fails the GA4 runs).
+GA4_ANSWERS_UNDER = {
+    "visitors": "totalUsers",
+    "users": "totalUsers",
+    "visits": "sessions",
+    "sessions": "sessions",
+    "pageviews": "screenPageViews",
+    "browser": "browser",
+    "deviceCategory": "deviceCategory",
+    "date": "date",
+    "pagePath": "pagePathPlusQueryString",
+    "pageTitle": "pageTitle",
+}
+UA_VIEW = "ga:74473500"
+
+
+@dataclass
+class GaSourceRuns:
+    """`pp-collector` runs of a GA entrypoint against one source's stand-in (`name`: "core_reporting"
+    or "data_api")."""
+
+    name: str
+    query_id: str
+    collector: GaCollector | Ga4Collector
+
+    @property
+    def stand_in(self) -> GoogleAnalyticsStandIn | GoogleAnalyticsDataStandIn:
+        return self.collector.ga if isinstance(self.collector, GaCollector) else self.collector.api
+
+    def query(self, **keys: Any) -> dict[str, Any]:
+        """A `ga` query object for this source: the keys given, and the source's id."""
+        return {"id": self.query_id, **keys}
+
+    def add_rows(
+        self,
+        names: Sequence[str],
+        rows: Iterable[Sequence[Any]],
+        *,
+        start_date: str | None = None,
+        end_date: str | None = None,
+    ) -> None:
+        """Rows (values in the order of `names`: the query's dimensions, then its metrics, as written)
+        that the stand-in answers for the period starting (and ending) on these dates."""
+        if isinstance(self.collector, GaCollector):
+            self.collector.ga.add_core_rows(
+                [[str(value) for value in row] for row in rows], start_date=start_date, end_date=end_date
+            )
+        else:
+            self.collector.api.add_rows(
+                [{GA4_ANSWERS_UNDER[name]: str(value) for name, value in zip(names, row, strict=True)} for row in rows],
+                start_date=start_date,
+                end_date=end_date,
+            )
+
+    def run(self, entrypoint: str, query: dict[str, Any], options: dict[str, Any] | None = None,
+            *args: str) -> CliResult:
+        return self.collector.run(entrypoint, query, options, *args)
+
+    def report_requests(self) -> list[Any]:
+        if isinstance(self.collector, GaCollector):
+            return self.collector.ga.core_requests()
+        return self.collector.api.report_requests()
+
+    def periods_asked(self) -> list[tuple[str, str]]:
+        """(first day, last day) of each report request, sorted: periods are fetched several at a
+        time, so they reach the stand-in in any order. A GA4 request that pages asks again."""
+        if isinstance(self.collector, GaCollector):
+            asked = [(r.param("start-date"), r.param("end-date")) for r in self.report_requests()]
+        else:
+            asked = [(b["dateRanges"][0]["startDate"], b["dateRanges"][0]["endDate"]) for b in self.collector.bodies()]
+        return sorted((str(start), str(end)) for start, end in asked)
+
+    def fail_next_rate_limited(self, times: int = 1) -> None:
+        """The API's own 429 for a rate or quota limit, worth retrying."""
+        if isinstance(self.collector, GaCollector):
+            self.collector.ga.fail_next_with(429, "rateLimitExceeded", "Quota exceeded", times=times)
+        else:
+            self.collector.api.exhaust_quota("concurrent", times=times)
+
+    def fail_next_forbidden(self) -> None:
+        """The API's own 403: the credentials may not read this view or property."""
+        if isinstance(self.collector, GaCollector):
+            self.collector.ga.fail_next_with(403, "insufficientPermissions", "User does not have any Google "
+                                             "Analytics account.")
+        else:
+            self.collector.api.fail_next_with(403, "User does not have sufficient permissions for this property.",
+                                              status="PERMISSION_DENIED")
+
+    def records(self) -> list[dict[str, Any]]:
+        return self.collector.records()
+
+
+@pytest.fixture(params=["core_reporting", "data_api"])
+def ga_source(request: pytest.FixtureRequest) -> GaSourceRuns:
+    if request.param == "core_reporting":
+        return GaSourceRuns("core_reporting", UA_VIEW, request.getfixturevalue("ga_collector"))
+    return GaSourceRuns("data_api", GA4_PROPERTY, request.getfixturevalue("ga4_collector"))

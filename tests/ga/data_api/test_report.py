@@ -1,5 +1,6 @@
-"""`pp-collector` with a `ga` query for a GA4 property, against the Data API, OAuth and Backdrop
-stand-ins over real HTTP: periods, pages, filters, sort, limits, names, refusals, quota, errors."""
+"""`pp-collector` with a `ga` query for a GA4 property: what only the Data API does (request bodies,
+offset paging, sort and filters in its terms, refusals, quotas, its doubts about the numbers);
+what both sources do is in `../test_report.py`."""
 
 from __future__ import annotations
 
@@ -28,46 +29,6 @@ def test_requests_go_to_the_property_under_api_root(ga4_collector: Ga4Collector)
     # The OAuth stand-in issued the token the Data API stand-in accepted.
     assert request.header("Authorization").startswith("Bearer ")
     assert ga4_collector.oauth.count("jwt-bearer") == 1
-
-
-def test_weekly_backfill_queries_each_week(ga4_collector: Ga4Collector) -> None:
-    for week, users in (("2014-10-06", 1), ("2014-10-13", 2), ("2014-10-20", 3)):
-        ga4_collector.api.add_rows([{"deviceCategory": "mobile", "totalUsers": users}], start_date=week)
-
-    result = ga4_collector.run("ga", DEVICES, {}, "-s", "2014-10-08", "-e", "2014-10-21")
-
-    assert result.exit_code == 0, result.stderr
-    assert date_ranges(ga4_collector) == [
-        ("2014-10-06", "2014-10-12"), ("2014-10-13", "2014-10-19"), ("2014-10-20", "2014-10-26"),
-    ]
-    assert [(r["_timestamp"], r["timeSpan"], r["visitors"], r["humanId"]) for r in ga4_collector.records()] == [
-        (f"2014-10-{day}T00:00:00+00:00", "week", users, f"test-type_201410{day}000000_week_mobile")
-        for day, users in (("06", 1), ("13", 2), ("20", 3))
-    ]
-
-
-def test_daily_backfill_queries_each_day(ga4_collector: Ga4Collector) -> None:
-    for day in ("01", "02", "03"):
-        ga4_collector.api.add_rows([{"date": f"201304{day}", "sessions": "7"}], start_date=f"2013-04-{day}")
-    query = {"id": GA4_PROPERTY, "metrics": ["visits"], "dimensions": ["date"], "frequency": "daily"}
-
-    result = ga4_collector.run("ga", query, {"dataType": "visits"}, "-s", "2013-04-01", "-e", "2013-04-03")
-
-    assert result.exit_code == 0, result.stderr
-    assert date_ranges(ga4_collector) == [(f"2013-04-{day}",) * 2 for day in ("01", "02", "03")]
-    records = ga4_collector.records()
-    assert [(r["_timestamp"], r["timeSpan"], r["date"], r["datetime"], r["visits"]) for r in records] == [
-        (f"2013-04-{day}T00:00:00+00:00", "day", f"201304{day}", f"2013-04-{day}T00:00:00+00:00", 7)
-        for day in ("01", "02", "03")
-    ]
-    # The v3 collector's id for the same row (tests/ga/test_report.py): gapy's datetime follows date.
-    assert records[0]["humanId"] == "visits_20130401000000_day_20130401_2013-04-01 00:00:00"
-
-
-@freeze_time("2014-10-22 08:00:00")
-def test_without_dates_the_last_full_week_is_collected(ga4_collector: Ga4Collector) -> None:
-    assert ga4_collector.run("ga", DEVICES).exit_code == 0
-    assert date_ranges(ga4_collector) == [("2014-10-13", "2014-10-19")]
 
 
 def test_records_overwrite_the_v3_collectors_records(ga_collector: GaCollector, ga4_collector: Ga4Collector) -> None:
@@ -396,16 +357,6 @@ def test_tokens_consumed_are_logged_per_request(ga4_collector: Ga4Collector) -> 
         f"consumed 10 token(s) ({39_990 - n * 10} left this hour, {199_990 - n * 10} left today)"
         for n, offset in enumerate((0, 10))
     ]
-
-
-def test_dry_run_collects_and_prints(ga4_collector: Ga4Collector) -> None:
-    ga4_collector.api.add_rows([{"deviceCategory": "mobile", "totalUsers": 5}])
-
-    result = ga4_collector.run("ga", DEVICES, {}, *WEEK, "--dry-run")
-
-    assert result.exit_code == 0, result.stderr
-    assert '"visitors":5' in result.stdout.replace(" ", "")
-    assert ga4_collector.backdrop.requests == []
 
 
 @pytest.mark.parametrize(
