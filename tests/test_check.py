@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.support.cli import run_cli
+from tests.support.google import GaCollector, GaSourceRuns
 
 RECORDER = "tests.collectors.recorder"
 BACKDROP = "http://127.0.0.1:9/data"
@@ -62,3 +65,69 @@ def test_check_does_not_fetch_from_stagecraft(configs):
     result = run_cli(argv)
     assert result.exit_code == 2
     assert "--check reads a query file (-q)" in result.stderr
+
+
+# --check finds what the run finds, in the same words ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entrypoint", "query", "options", "problem"),
+    [
+        ("ga", {"metrics": ["sessions"]}, {"chunk-size": 0}, "key 'options.chunk-size': expected a positive whole"),
+        ("ga", {"metrics": ["sessions"]}, {"additionalFields": ["x"]}, "key 'options.additionalFields': expected"),
+        ("ga", {"metrics": ["sessions"]}, {"plugins": ["Nope()"]}, "key 'options.plugins': plugin 'Nope()'"),
+        ("ga", {"metrics": ["sessions"]}, {"empty-data-set": "yes"}, "key 'options.empty-data-set': expected true"),
+        ("ga", {"metrics": ["sessions"]}, {"idMapping": []}, "key 'options.idMapping': is empty"),
+        ("ga", {}, {}, "key 'query.metrics': expected at least one name"),
+        ("ga", {"metrics": ["sessions"], "frequency": "hourly"}, {}, "key 'query.frequency': expected one of"),
+        ("ga.trending", {"metric": "pageviews"}, {}, "key 'query.dimensions': expected a list including"),
+        ("ga.contrib.content.table", {"metrics": ["sessions"]}, {"filtersets": "x"},
+         "key 'options.filtersets': expected a list of filter lists"),
+    ],
+)
+def test_what_the_run_refuses_check_refuses_in_the_same_words(
+    ga_source: GaSourceRuns, entrypoint: str, query: dict, options: dict, problem: str
+) -> None:
+    configs = ga_source.collector.configs
+    path = configs.query(f"performanceplatform.collector.{entrypoint}", ga_source.query(**query), options)
+    argv = configs.args(query=path, backdrop=configs.backdrop(f"{ga_source.collector.backdrop.url}/data"),
+                        credentials=ga_source.collector.credentials_path, token=configs.token())
+
+    ran = run_cli([*argv, "-s", "2024-06-03", "-e", "2024-06-09"])
+    checked = run_cli([*argv, "-s", "2024-06-03", "-e", "2024-06-09", "--check"])
+
+    assert ran.exit_code == checked.exit_code == 2
+    (line,) = ran.stderr.splitlines()
+    refused = line.removeprefix("pp-collector: error: ")
+    assert refused.startswith(f"query file {path}: ") and problem in refused
+    assert refused in problems(checked)
+    assert ga_source.stand_in.requests == []
+
+
+@pytest.mark.parametrize(
+    ("entrypoint", "key", "value", "says"),
+    [
+        ("ga", "id", "G-ABC123XYZ", "is a GA4 measurement id"),
+        ("ga", "id", "ga:abc", "expected a GA4 property such as 'properties/123456789'"),
+        ("ga", "id", "properties/G-ABC123", "not a 'G-' measurement id"),
+        ("ga.realtime", "ids", "ga:abc", "expected the Real Time API's view, such as 'ga:12345678'"),
+        ("ga.realtime", "ids", "G-ABC123XYZ", "that is a GA4 measurement id"),
+    ],
+)
+def test_an_id_google_would_refuse_is_refused_by_check_and_the_run_naming_the_file(
+    ga_collector: GaCollector, entrypoint: str, key: str, value: str, says: str
+) -> None:
+    configs = ga_collector.configs
+    query = {key: value, "metrics": ["sessions"] if key == "id" else "rt:activeUsers"}
+    path = configs.query(f"performanceplatform.collector.{entrypoint}", query, {})
+    argv = configs.args(query=path, backdrop=configs.backdrop(f"{ga_collector.backdrop.url}/data"),
+                        credentials=ga_collector.credentials_path, token=configs.token())
+
+    ran, checked = run_cli(argv), run_cli([*argv, "--check"])
+
+    assert ran.exit_code == checked.exit_code == 2
+    (line,) = ran.stderr.splitlines()
+    refused = line.removeprefix("pp-collector: error: ")
+    assert refused.startswith(f"query file {path}: key 'query.{key}': ") and says in refused
+    assert refused in problems(checked)
+    assert ga_collector.ga.requests == []

@@ -719,3 +719,31 @@ def test_a_prepared_request_does_not_show_the_token_in_its_repr(backdrop_data_se
     prepared = data_set.prepare("POST", b"[]")
     assert prepared.headers["Authorization"] == f"Bearer {TOKEN}"
     assert TOKEN not in repr(prepared)
+
+
+def test_a_dry_run_that_fails_says_what_it_printed_not_what_was_stored(backdrop_data_set_config, backdrop) -> None:
+    out = io.StringIO()
+    records: list[Any] = make_records(10)
+    records[5] = {"_timestamp": TS, "_id": "bad", "bad-key": 1}
+
+    def stream() -> Iterator[dict[str, Any]]:
+        yield from records
+
+    with pytest.raises(PushError) as raised:
+        Pusher({**backdrop_data_set_config, "dry_run": True}, {"chunk-size": 2}, stdout=out).push(stream())
+    message = str(raised.value)
+    assert "failed at chunk 3 (records 4-5)" in message
+    assert "2 earlier chunks (4 records) had been printed (dry run)" in message and "stored" not in message
+    assert len(parse_dry_run(out.getvalue())) == 2
+    assert backdrop.requests == []
+
+    def failing() -> Iterator[dict[str, Any]]:
+        yield from make_records(4)
+        raise CollectorError("the source broke")
+
+    with pytest.raises(CollectorError) as stopped:
+        Pusher({**backdrop_data_set_config, "dry_run": True}, {"chunk-size": 2}, stdout=io.StringIO()).push(failing())
+    assert stopped.value.__notes__ == [
+        f"2 chunks (4 records) had been printed (dry run) for Backdrop {DATA_GROUP}/{DATA_TYPE}; nothing after them "
+        "was sent"
+    ]

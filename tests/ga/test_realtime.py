@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from freezegun import freeze_time
 
-from tests.support.google import GaCollector
+from tests.support.backdrop import TOKEN
+from tests.support.cli import run_cli
+from tests.support.google import GaCollector, GaSourceRuns
 
 QUERY = {"ids": "ga:74313105", "metrics": "ga:activeVisitors", "filters": "ga:pagePath=~^/make-a-sorn$"}
 
@@ -88,3 +90,25 @@ def test_additional_fields_reach_the_realtime_record(ga_collector):
     assert result.exit_code == 0, result.stderr
     [record] = ga_collector.records()
     assert (record["service"], record["unique_visitors"]) == ("sorn", 20459)
+
+
+def test_null_filters_count_the_whole_site_for_an_empty_url_as_a_realtime_data_set_requires(
+    ga_source: GaSourceRuns,
+) -> None:
+    # Production's realtime data sets required a string for_url: null would have been refused.
+    configs, backdrop = ga_source.collector.configs, ga_source.collector.backdrop
+    backdrop.add_data_set("test-group", "realtime", TOKEN)
+    ga_source.count_active_now(12)
+    query = configs.query("performanceplatform.collector.ga.realtime",
+                          {"ids": ga_source.query_id, "metrics": "rt:activeUsers", "filters": None},
+                          data_group="test-group", data_type="realtime", name="realtime.json")
+    argv = configs.args(query=query, backdrop=configs.backdrop(f"{backdrop.url}/data"),
+                        credentials=ga_source.collector.credentials_path, token=configs.token(TOKEN))
+
+    checked = run_cli([*argv, "--check"])
+    result = run_cli(argv)
+
+    assert (checked.exit_code, checked.stderr) == (0, "")
+    assert result.exit_code == 0, result.stderr
+    ((record),) = backdrop.records("test-group", "realtime")
+    assert (record["for_url"], record["unique_visitors"]) == ("", 12)

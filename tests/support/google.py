@@ -550,6 +550,13 @@ class GaSourceRuns:
     def records(self) -> list[dict[str, Any]]:
         return self.collector.records()
 
+    def count_active_now(self, people: int) -> None:
+        """What the realtime report answers: `people` on the site."""
+        if isinstance(self.collector, GaCollector):
+            self.collector.ga.realtime_rows = [[str(people)]]
+        else:
+            self.collector.api.realtime_rows = [{"activeUsers": str(people)}]
+
 
 @pytest.fixture(params=["core_reporting", "data_api"])
 def ga_source(request: pytest.FixtureRequest) -> GaSourceRuns:

@@ -354,7 +354,8 @@ class BackdropSink:
         if isinstance(error, CollectorError):
             error.add_note(
                 f"{stored_chunks} chunk{'s' if stored_chunks != 1 else ''} ({stored_records} records) had been "
-                f"{self._landed_word} in Backdrop {name}{' (emptied first)' if emptied else ''}; "
+                f"{self._landed_word} {'for' if self.data_set.dry_run else 'in'} Backdrop {name}"
+                f"{' (emptied first)' if emptied else ''}; "
                 "nothing after them was sent"
             )
 
