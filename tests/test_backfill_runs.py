@@ -273,7 +273,9 @@ def test_a_failing_period_fails_the_run_with_its_error_and_what_landed(
         "properties/123456789 (2024-01-11 to 2024-01-11, offset 0): User does not have sufficient permissions "
         "for this property. (check that the credentials' account can read this property); see "
         "https://developers.google.com/analytics/devguides/reporting/data/v1; "
-        "7 chunks (49 records) had been stored in Backdrop test-group/test-type; nothing after them was sent"
+        "7 chunks (49 records) had been stored in Backdrop test-group/test-type; nothing after them was sent; "
+        # Days 1 to 9 landed whole and day 10 in part: a re-run from day 10 completes the data set.
+        "re-run with -s 2024-01-10 to complete the data set"
     )
     assert pushed(ga4_collector.backdrop) == all_records[:49]
     assert [r["_id"] for r in ga4_collector.records()] == [r["_id"] for r in all_records[:49]]

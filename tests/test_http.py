@@ -70,7 +70,7 @@ def test_retries_are_bounded(echo):
 
 
 def test_each_request_is_logged_with_status_and_size(echo, caplog):
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG)
     client().get_json(f"{echo.url}/things/e")
     assert any("GET http://127.0.0.1" in m and "-> 200" in m and "bytes received" in m for m in caplog.messages)
 
@@ -145,3 +145,11 @@ def test_places_in_credentials_files_are_not_taken_for_secrets():
         f"https://oauth2.example/token /etc/pp/key.p12 /etc/pp/storage.db {PLACEHOLDER}"
     )
     forget_all_secrets()
+
+
+def test_a_request_is_detail_and_a_refusal_is_news(echo, caplog):
+    caplog.set_level(logging.DEBUG)
+    echo.fail_next(503)
+    client().get_json(f"{echo.url}/things/g")
+    answers = [(r.levelname, r.getMessage()) for r in caplog.records if r.getMessage().startswith("GET http://127")]
+    assert [(level, "-> 503" in message) for level, message in answers] == [("INFO", True), ("DEBUG", False)]

@@ -189,7 +189,10 @@ def test_up_to_400_periods_start_without_a_word_and_401_are_announced(caplog):
     ]
 
 
-def test_a_ga4_backfill_from_1900_says_how_many_requests_before_the_first(ga4_collector: Ga4Collector) -> None:
+def test_a_ga4_backfill_from_1900_says_how_many_requests_before_the_first(
+    ga4_collector: Ga4Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGLEVEL", "DEBUG")  # the requests' own lines are detail
     # The property is not the account's: the run stops at the first answers instead of making thousands.
     ga4_collector.api.grant_only("properties/1")
     query = {"id": GA4_PROPERTY, "metrics": ["visitors"], "dimensions": ["deviceCategory"]}

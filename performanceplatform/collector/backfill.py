@@ -21,6 +21,7 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from performanceplatform.collector import progress
 from performanceplatform.collector.errors import RunInterrupted
 from performanceplatform.collector.workers import FINISH_IN_FLIGHT_SECONDS, DaemonPool
 
@@ -34,13 +35,17 @@ AHEAD_PER_WORKER = 2
 
 @contextmanager
 def in_order(
-    items: Sequence[T], fetch: Callable[[T], R], *, concurrency: int, name: str = "fetch"
+    items: Sequence[T], fetch: Callable[[T], R], *, concurrency: int, name: str = "fetch", unit: str | None = None
 ) -> Iterator[Iterator[R]]:
     """`fetch(item)` for every item, at most `concurrency` at a time; results in `items`' order.
 
     Use as `with in_order(...) as results: for result in results: ...`: leaving the block, however
-    it is left, cancels whatever has not started.
+    it is left, cancels whatever has not started. With a `unit` ("periods", "windows"), the run's
+    progress hears how many items there are and of each that comes back.
     """
+    if unit is not None:
+        progress.note(progress.PERIODS, total=len(items), unit=unit)
+        fetch = _counted(fetch)
     if concurrency <= 1 or len(items) <= 1:
         yield (fetch(item) for item in items)
         return
@@ -76,6 +81,15 @@ def _ordered_results(pool: DaemonPool, items: Sequence[T], fetch: Callable[[T], 
         result = pending.popleft().result()
         top_up()
         yield result
+
+
+def _counted(fetch: Callable[[T], R]) -> Callable[[T], R]:
+    def fetch_and_count(item: T) -> R:
+        result = fetch(item)
+        progress.note(progress.PERIOD)
+        return result
+
+    return fetch_and_count
 
 
 _END: Any = object()

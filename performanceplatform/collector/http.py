@@ -31,7 +31,7 @@ import urllib3
 from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 from urllib3.util import make_headers
 
-from performanceplatform.collector import __version__
+from performanceplatform.collector import __version__, progress
 from performanceplatform.collector.errors import (
     ConfigurationError,
     FatalUpstreamError,
@@ -317,6 +317,7 @@ class HttpClient:
 
         def attempt() -> HttpResponse:
             started = time.monotonic()
+            progress.note(progress.REQUEST, service=self.service)
             try:
                 raw = pool.urlopen(
                     method,
@@ -352,8 +353,11 @@ class HttpClient:
             except (urllib3.exceptions.HTTPError, OSError) as error:
                 raise self._unreachable(method, shown_url, started, error) from None
             response = HttpResponse(raw.status, raw.headers, raw.data, raw.reason or "")
-            if log_success or not 200 <= response.status_code < 300:
-                log.info(
+            succeeded = 200 <= response.status_code < 300
+            if log_success or not succeeded:
+                # Each request is detail (DEBUG); one that was refused is news.
+                log.log(
+                    logging.DEBUG if succeeded else logging.INFO,
                     "%s %s -> %d (%d bytes sent, %d bytes received, %.3f s)",
                     method,
                     shown_url,

@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from performanceplatform.collector.errors import (
     RunInterrupted,
 )
 from performanceplatform.collector.logging_setup import LogFields, configure, level_from_environment
+from performanceplatform.collector.progress import RunProgress
 
 if TYPE_CHECKING:
     from performanceplatform.collector.locking import RunLocks
@@ -52,25 +54,30 @@ def run_command(args: Any, *, locks: RunLocks | None = None) -> int:
     except ConfigurationError as error:
         _report(error)
         return error.exit_code
+    run_progress = RunProgress(display_on=sys.stderr if _at_a_terminal() else None).attach()
     try:
         with _interruptible():
-            return _run(args, logging_setup.fields, locks or _file_locks(args))
-    except RunInterrupted as error:
-        log.error("%s", error)
-        _report(error)
-        return error.exit_code
+            exit_code = _run(args, logging_setup.fields, locks or _file_locks(args))
+        log.info("%s", run_progress.summary())
+        return exit_code
     except CollectorError as error:
-        if isinstance(error, ConfigurationError):
-            log.error("%s", error)
-        else:
-            log.error("Collection failed: %s", error, exc_info=True)
-        _report(error)
+        # An expected failure is one line (a traceback only at LOGLEVEL=DEBUG); with
+        # --console-logging that line is the report, not a log line saying it again.
+        outcome = "stopped" if isinstance(error, RunInterrupted) else "failed"
+        resume_from = None if isinstance(error, ConfigurationError) else run_progress.resume_date(args.start_at)
+        log.info("%s", run_progress.summary(outcome, resume_from=resume_from))
+        if not args.console_logging:
+            log.error("%s", _with_notes(error), exc_info=level <= logging.DEBUG)
+        _report(error, resume_from)
         return error.exit_code
     except Exception as error:
+        log.info("%s", run_progress.summary("failed"))
         log.error("Unhandled exception: %s", error, exc_info=True)
-        _report(f"internal error: {type(error).__name__}: {error} (the traceback is in the log)")
+        where = "above" if args.console_logging else "in the log"
+        _report(f"internal error: {type(error).__name__}: {error} (the traceback is {where})")
         return EXIT_COLLECTION_FAILED
     finally:
+        run_progress.close()
         logging_setup.close()
 
 
@@ -108,7 +115,6 @@ def _run(args: Any, log_fields: LogFields, locks: RunLocks) -> int:
         if not holding:
             return EXIT_OK
         runner.run(collector, context)
-    log.info("Collection into %s finished", context.data_set.name)
     return EXIT_OK
 
 
@@ -121,12 +127,14 @@ def _one_run_per_query(args: Any, context: RunContext, locks: RunLocks) -> Itera
     identity = os.path.abspath(context.query_path) if context.query_path else f"stagecraft:{args.collector_slug}"
     with locks.hold(context, identity) as holding:
         if not holding:
-            log.warning(
-                "Another run of %s into %s is still running (its lock was held for over %.0f s); leaving it to finish",
-                identity,
-                context.data_set.name,
-                args.lock_wait,
+            message = (
+                f"Another run of {identity} into {context.data_set.name} is still running (its lock was held for "
+                f"over {args.lock_wait:.0f} s); leaving it to finish"
             )
+            log.warning("%s", message)
+            if _at_a_terminal() and not args.console_logging:
+                # Cron wants silence (exit 0); a person at a terminal wants to know nothing ran.
+                print(f"pp-collector: {message}", file=sys.stderr)
         yield holding
 
 
@@ -177,8 +185,23 @@ def _check(args: Any) -> int:
     return EXIT_OK
 
 
-def _report(error: CollectorError | str) -> None:
-    # Notes say what had landed in Backdrop when a streamed push stopped (see `backdrop.DataSet`).
-    notes = getattr(error, "__notes__", None) or []
-    text = "; ".join([str(error), *notes])
+def _report(error: CollectorError | str, resume_from: date | None = None) -> None:
+    """The one line cron mails: the error, what had landed, and where a re-run would start."""
+    text = _with_notes(error)
+    if resume_from is not None:
+        text += f"; re-run with -s {resume_from.isoformat()} to complete the data set"
     print(f"pp-collector: error: {redact(text)}", file=sys.stderr)
+
+
+def _with_notes(error: CollectorError | str) -> str:
+    # Notes say what had landed in Backdrop when a push stopped (see `backdrop.sink`).
+    notes = getattr(error, "__notes__", None) or []
+    return "; ".join([str(error), *notes])
+
+
+def _at_a_terminal() -> bool:
+    """Whether a person is watching: stderr is a terminal (never under cron)."""
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False

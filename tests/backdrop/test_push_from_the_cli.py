@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from performanceplatform.collector import progress
 from tests.collectors import gated
 from tests.support.backdrop import DATA_GROUP, DATA_TYPE, TOKEN
 from tests.support.cli import REPO_ROOT, run_cli
@@ -105,16 +106,16 @@ def test_backdrop_unreachable_fails_after_bounded_retries(configs):
 GATED = "tests.collectors.gated"
 
 
-class LoggedLine(logging.Handler):
-    """Set when the sink logs a line starting with `prefix` (a chunk has landed)."""
+class ChunkLanded(logging.Handler):
+    """Set when the run's progress hears that chunk `number` has landed."""
 
-    def __init__(self, prefix: str):
-        super().__init__(logging.INFO)
-        self.prefix = prefix
+    def __init__(self, number: int):
+        super().__init__()
+        self.number = number
         self.seen = threading.Event()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().startswith(self.prefix):
+        if getattr(record, "progress", None) == progress.CHUNK and getattr(record, "number", None) == self.number:
             self.seen.set()
 
 
@@ -150,15 +151,14 @@ def gated_query(configs, gate_name: str | None, gate_at: int | None = None, coun
 def test_sigterm_between_chunks_names_the_chunks_that_landed(configs, backdrop, gate):
     # Chunk 2 has landed and chunk 3 is not yet gathered (the collector waits at record 10) when
     # SIGTERM comes: the race where a stop between chunks once said nothing of what had landed.
-    landed = LoggedLine("pushed chunk 2 ")
-    logger = logging.getLogger("performanceplatform.collector.backdrop.sink")
-    logger.addHandler(landed)
+    landed = ChunkLanded(2)
+    progress.EVENTS.addHandler(landed)
     try:
         stopper = sigterm_when(landed.seen)
         result = run(configs, backdrop, gated_query(configs, gate, gate_at=10))
         stopper.join()
     finally:
-        logger.removeHandler(landed)
+        progress.EVENTS.removeHandler(landed)
     assert result.exit_code == 143
     assert result.stderr == (
         f"pp-collector: error: stopped by SIGTERM; 2 chunks (10 records) had been stored in Backdrop "

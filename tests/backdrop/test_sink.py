@@ -54,7 +54,7 @@ class LoggedEvent(logging.Handler):
     """Set when a log line starting with `prefix` is written: what the sink says as a chunk lands."""
 
     def __init__(self, prefix: str):
-        super().__init__(logging.INFO)
+        super().__init__(logging.DEBUG)
         self.prefix = prefix
         self.happened = threading.Event()
 
@@ -68,7 +68,7 @@ def chunk_2_landed() -> Iterator[threading.Event]:
     handler = LoggedEvent("pushed chunk 2 ")
     logger = logging.getLogger("performanceplatform.collector.backdrop.sink")
     previous = logger.level
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG)
     logger.addHandler(handler)
     try:
         yield handler.happened
@@ -155,7 +155,7 @@ def test_the_next_chunk_is_gathered_while_the_one_before_is_on_its_way(
 
 
 def test_each_chunk_that_lands_is_logged_once_in_order(backdrop_data_set_config, backdrop, caplog) -> None:
-    caplog.set_level(logging.INFO)
+    caplog.set_level(logging.DEBUG)
     Pusher(backdrop_data_set_config, {"chunk-size": 2}).push(iter(make_records(5)))
     pushed = [message for message in caplog.messages if message.startswith("pushed chunk")]
     assert [message.split()[2] for message in pushed] == ["1", "2", "3"]

@@ -28,6 +28,7 @@ from itertools import islice
 from types import TracebackType
 from typing import Any
 
+from performanceplatform.collector import progress
 from performanceplatform.collector.backdrop.client import MAX_DECOMPRESSED_BODY, DataSet, PreparedRequest
 from performanceplatform.collector.backdrop.encoding import encode_records
 from performanceplatform.collector.backdrop_validation import check_records
@@ -90,6 +91,8 @@ class _Chunk:
     first_index: int
     record_count: int
     request: PreparedRequest
+    # Its last record's `_timestamp`: where a re-run of a stopped backfill can start from.
+    last_timestamp: Any = None
 
 
 class _Ledger:
@@ -128,6 +131,8 @@ class BackdropSink:
         self._next_index = 0
         # "stored" or "printed": what a chunk that went out became.
         self._landed_word = "printed (dry run)" if data_set.dry_run else "stored"
+        if empty_first:
+            progress.note(progress.REPLACES)
 
     # The push ------------------------------------------------------------------------------------
 
@@ -174,7 +179,8 @@ class BackdropSink:
                 "in one request; lower chunk-size",
                 None,
             )
-        chunk = _Chunk(number, first_index, len(records), self.data_set.prepare("POST", body))
+        chunk = _Chunk(number, first_index, len(records), self.data_set.prepare("POST", body),
+                       records[-1].get("_timestamp"))
         self._wait_for_room()
         if self.empty_first and not self._ledger.emptied:
             self._empty()
@@ -269,14 +275,15 @@ class BackdropSink:
             self._ledger.stored_chunks += 1
             self._ledger.stored_records += chunk.record_count
             self._ledger.changed.notify_all()
+        progress.note(progress.CHUNK, number=chunk.number, records=chunk.record_count, last=chunk.last_timestamp)
         size = len(chunk.request.body)
         if status is None:
-            log.info(
+            log.debug(
                 "dry run: chunk %d for Backdrop %s printed, not sent: %d records, %d bytes of JSON",
                 chunk.number, self.data_set.name, chunk.record_count, size,
             )
         else:
-            log.info(
+            log.debug(
                 "pushed chunk %d to Backdrop %s: %d records, %d bytes of JSON%s, status %d, %.3f s",
                 chunk.number,
                 self.data_set.name,

@@ -34,7 +34,7 @@ from googleapiclient.discovery import build_from_document
 from googleapiclient.errors import HttpError
 from googleapiclient.model import JsonModel
 
-from performanceplatform.collector import exact_json
+from performanceplatform.collector import exact_json, progress
 from performanceplatform.collector.context import RunContext
 from performanceplatform.collector.errors import (
     CollectorError,
@@ -176,6 +176,7 @@ class LoggedAuthorizedHttp(google_auth_httplib2.AuthorizedHttp):
     def request(self, uri: str, method: str = "GET", body: Any = None, headers: Any = None, **kwargs: Any) -> Any:
         started = time.monotonic()
         shown = url_for_log(uri)
+        progress.note(progress.REQUEST, service=SERVICE)
         try:
             if not self.credentials.valid:
                 # Worker threads share the credentials: one refreshes, the others wait and then
@@ -189,7 +190,8 @@ class LoggedAuthorizedHttp(google_auth_httplib2.AuthorizedHttp):
                 "%s %s: failed after %.3f s: %s", method, shown, time.monotonic() - started, type(error).__name__
             )
             raise
-        log.info(
+        log.log(
+            logging.DEBUG if 200 <= response.status < 300 else logging.INFO,
             "%s %s -> %d (%d bytes received, %.3f s)",
             method,
             shown,

@@ -78,5 +78,5 @@ def fetch_periods(
     def fetch(period: tuple[Any, Any]) -> GaRows:
         return source.fetch_period(client, report, *period)
 
-    return in_order(periods, fetch, concurrency=concurrency, name="ga-period")
+    return in_order(periods, fetch, concurrency=concurrency, name="ga-period", unit="periods")
 

@@ -60,7 +60,9 @@ def collect(context: RunContext) -> None:
 
     # The windows are consecutive, each answer is cut to its own window and they come back in
     # order, so every hour of the range appears exactly once, in order.
-    with in_order(windows, window_records, concurrency=context.concurrency, name="pingdom-window") as batches:
+    with in_order(
+        windows, window_records, concurrency=context.concurrency, name="pingdom-window", unit="windows"
+    ) as batches:
         push(sink, records_with_options(batches, context.options))
 
 

@@ -54,7 +54,9 @@ def collect(context: RunContext) -> None:
         answer = client.call(core_query.parameters(date_parameter))
         return period_rows(answer, mappings, core_query.period, core_query.method)
 
-    with in_order(dates, rows_of, concurrency=context.concurrency, name="matomo-dates") as answers:
+    with in_order(
+        dates, rows_of, concurrency=context.concurrency, name="matomo-dates", unit="requests"
+    ) as answers:
         # The requests cover consecutive periods, so their rows, in order, are every period once, in order.
         rows = [row for periods in answers for period in periods for row in period]
     push(sink, build_records(rows, context.options, context.data_set.data_type))

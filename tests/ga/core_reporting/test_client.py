@@ -99,7 +99,7 @@ def test_one_log_line_per_request(
     ga_api: GoogleAnalyticsStandIn, ga_client: GoogleAnalyticsClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     ga_api.add_core_rows(numbered_rows(1500))
-    with caplog.at_level(logging.INFO, logger="performanceplatform.collector.ga.google_api"):
+    with caplog.at_level(logging.DEBUG, logger="performanceplatform.collector.ga.google_api"):
         fetch_period(ga_client, QUERY, START, END)
     lines = [r.getMessage() for r in caplog.records if r.name == "performanceplatform.collector.ga.google_api"]
     assert len(lines) == 2

@@ -343,7 +343,8 @@ def test_ga4s_doubts_about_the_numbers_are_warnings_naming_the_period(ga4_collec
     ]
 
 
-def test_tokens_consumed_are_logged_per_request(ga4_collector: Ga4Collector) -> None:
+def test_tokens_consumed_are_logged_per_request(ga4_collector: Ga4Collector, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LOGLEVEL", "DEBUG")  # per-request detail
     ga4_collector.api.add_rows([{"deviceCategory": f"d{n}", "totalUsers": n} for n in range(15)])
     ga4_collector.api.max_page_size = 10
 

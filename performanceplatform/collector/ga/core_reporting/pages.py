@@ -32,7 +32,7 @@ class CoreReporting(Protocol):
 
 def fetch_period(client: CoreReporting, query: CoreQuery, start: date, end: date) -> GaRows:
     """The rows of one period, reading page after page."""
-    log.info("Querying GA for data in the period: %s - %s", start, end)
+    log.debug("Querying GA for data in the period: %s - %s", start, end)
     parameters = query.api_parameters(start, end)
     rows = GaRows(query.dimensions, query.metrics)
     sampled = False
@@ -54,7 +54,7 @@ def fetch_period(client: CoreReporting, query: CoreQuery, start: date, end: date
             start,
             end,
         )
-    log.info("%d row(s) for %s to %s", len(rows), start, end)
+    log.debug("%d row(s) for %s to %s", len(rows), start, end)
     return rows
 
 

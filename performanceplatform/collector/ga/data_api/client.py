@@ -58,7 +58,7 @@ def log_quota(what: str, response: Mapping[str, Any]) -> None:
         for bucket, period in QUOTA_BUCKETS
         if (remaining := _quota_number(quota, bucket, "remaining")) is not None
     ]
-    log.info(
+    log.debug(
         "GA4 quota: the %s consumed %s token(s)%s",
         what,
         consumed if consumed is not None else "an unknown number of",

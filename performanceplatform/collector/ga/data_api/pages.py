@@ -39,7 +39,7 @@ class ReportClient(Protocol):
 def fetch_report(client: ReportClient, query: ReportQuery, date_ranges: Sequence[DateRange]) -> GaRows:
     """The rows of one report over `date_ranges` (one period, or trending's two named weeks)."""
     period = ", ".join(str(date_range) for date_range in date_ranges)
-    log.info("Querying GA4 %s for data in the period: %s", query.property, period)
+    log.debug("Querying GA4 %s for data in the period: %s", query.property, period)
     rows: GaRows | None = None  # the first page, then every page's rows
     warnings: dict[str, None] = {}
     while True:
@@ -69,7 +69,7 @@ def fetch_report(client: ReportClient, query: ReportQuery, date_ranges: Sequence
     assert rows is not None  # the loop reads at least one page
     for warning in warnings:
         log.warning("GA4 %s for %s: %s", query.property, period, warning)
-    log.info("%d row(s) for %s", len(rows), period)
+    log.debug("%d row(s) for %s", len(rows), period)
     return rows
 
 
