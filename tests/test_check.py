@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.backdrop import DATA_GROUP, DATA_TYPE, TOKEN
 from tests.support.cli import run_cli
 from tests.support.google import GaCollector, GaSourceRuns
 
@@ -131,3 +132,76 @@ def test_an_id_google_would_refuse_is_refused_by_check_and_the_run_naming_the_fi
     assert refused.startswith(f"query file {path}: key 'query.{key}': ") and says in refused
     assert refused in problems(checked)
     assert ga_collector.ga.requests == []
+
+
+# --check --online --------------------------------------------------------------------------------
+
+
+def test_online_proves_the_credentials_and_backdrop_without_writing_a_record(ga_source: GaSourceRuns) -> None:
+    configs, backdrop = ga_source.collector.configs, ga_source.collector.backdrop
+    ga_source.add_rows(("browser", "visitors"), [("Chrome", 5)])
+    query = ga_source.query(metrics=["visitors"], dimensions=["browser"])
+    path = configs.query("performanceplatform.collector.ga", query, data_group=DATA_GROUP, data_type=DATA_TYPE)
+    argv = configs.args(query=path, backdrop=configs.backdrop(f"{backdrop.url}/data"),
+                        credentials=ga_source.collector.credentials_path, token=configs.token(TOKEN))
+
+    result = run_cli([*argv, "--check", "--online"])
+
+    assert (result.exit_code, result.stderr) == (0, "")
+    assert result.stdout.startswith(f"{path}: OK (the ")
+    assert f"Backdrop {DATA_GROUP}/{DATA_TYPE} answered 200 with the token)" in result.stdout
+    (request,) = ga_source.report_requests()  # one small request, with a token
+    assert request.header("Authorization").startswith("Bearer ")
+    ((posted),) = [r.body for r in backdrop.requests_to(f"/data/{DATA_GROUP}/{DATA_TYPE}", "POST")]
+    assert posted == b"[]" and backdrop.records(DATA_GROUP, DATA_TYPE) == []
+
+
+@pytest.mark.parametrize(
+    ("data_set", "token", "says"),
+    [
+        ("test-group/no-such-type", TOKEN, "Backdrop answered 404: Could not find data_set_config"),
+        (f"{DATA_GROUP}/{DATA_TYPE}", "the-wrong-token", "Backdrop answered 401"),
+    ],
+)
+def test_online_finds_a_wrong_backdrop_url_or_token_before_any_run(
+    ga_collector: GaCollector, data_set: str, token: str, says: str
+) -> None:
+    configs = ga_collector.configs
+    group, data_type = data_set.split("/")
+    path = configs.query("performanceplatform.collector.ga", {"id": "ga:1", "metrics": ["visitors"]},
+                         data_group=group, data_type=data_type)
+    argv = configs.args(query=path, backdrop=configs.backdrop(f"{ga_collector.backdrop.url}/data"),
+                        credentials=ga_collector.credentials_path, token=configs.token(token))
+
+    result = run_cli([*argv, "--check", "--online"])
+
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("pp-collector: check: online: ") and says in line
+    assert "the-wrong-token" not in result.stderr + result.stdout
+    assert ga_collector.backdrop.records(DATA_GROUP, DATA_TYPE) == []
+
+
+def test_online_finds_credentials_the_source_refuses(configs, backdrop, pingdom) -> None:
+    credentials = {**pingdom.credentials("2.0"), "password": "not-the-password"}
+    path = configs.query("performanceplatform.collector.pingdom", {"name": "carers_allowance"},
+                         data_group=DATA_GROUP, data_type=DATA_TYPE)
+    argv = configs.args(query=path, backdrop=configs.backdrop(f"{backdrop.url}/data"),
+                        credentials=configs.credentials(credentials), token=configs.token(TOKEN))
+
+    result = run_cli([*argv, "--check", "--online"])
+
+    assert result.exit_code == 2
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("pp-collector: check: online: ") and "401" in line
+    assert "not-the-password" not in result.stderr + result.stdout
+    # Without --online nothing is asked of anyone.
+    requests_so_far = len(pingdom.requests)
+    assert run_cli([*argv, "--check"]).exit_code == 0
+    assert len(pingdom.requests) == requests_so_far
+
+
+def test_online_without_check_is_a_usage_error(configs) -> None:
+    result = run_cli(["--online", "-q", "q.json", "-c", "c.json", "-t", "t.json", "-b", "b.json"])
+    assert result.exit_code == 2
+    assert "--online goes with --check" in result.stderr

@@ -207,6 +207,26 @@ def test_every_example_query_file_passes_check(job: Job, work: Path, monkeypatch
     assert result.stdout == f"examples/{job.source}: OK\n"
 
 
+@pytest.mark.parametrize(
+    "job", [job for job in example_jobs() if job.source_flag == "-q"], ids=job_id
+)
+def test_every_example_query_file_passes_the_online_check_against_the_stand_ins(
+    job: Job, work: Path, stand_ins: LocalStandIns
+) -> None:
+    # The copy whose files name the running stand-ins: each source and Backdrop prove themselves.
+    group, data_type = data_set_of(job, work / "examples").split("/")
+    posts_before = len(stand_ins.backdrop.requests_to(f"^/data/{group}/{data_type}$", "POST"))
+    result = run_cli_subprocess(
+        [*job_argv(job), "--department-codes", "examples/department-codes.json", "--check", "--online"],
+        env=collector_environment(work), cwd=work, timeout=60,
+    )
+    assert (result.exit_code, result.stderr) == (0, ""), result.stdout
+    assert result.stdout.startswith(f"examples/{job.source}: OK (") and "answered 200 with the token)" in result.stdout
+    # One push to Backdrop, of nothing.
+    posts = stand_ins.backdrop.requests_to(f"^/data/{group}/{data_type}$", "POST")[posts_before:]
+    assert [post.body for post in posts] == [b"[]"]
+
+
 # Running them -----------------------------------------------------------------------------------
 
 

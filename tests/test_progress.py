@@ -71,12 +71,11 @@ def test_a_failed_backfill_says_where_a_re_run_completes_it(ga4_collector: Ga4Co
 
     assert result.exit_code == 1
     (line,) = result.stderr.splitlines()
-    # Days 1 to 6 landed (chunks of 3); the 7th day's chunk was never full: a re-run from the 6th
-    # overwrites its one record and completes the rest.
-    assert line.endswith("; re-run with -s 2024-01-07 to complete the data set") or line.endswith(
-        "; re-run with -s 2024-01-06 to complete the data set"), line
+    # Days 1 to 6 landed (two chunks of 3); day 7's chunk never filled, as day 8 failed. A re-run
+    # from the last day that landed overwrites it (by _id) and completes the rest.
+    assert line.endswith("; re-run with -s 2024-01-06 to complete the data set"), line
     landed = sorted(record["_timestamp"][:10] for record in ga4_collector.records())
-    assert landed[-1] < line.rsplit("-s ", 1)[1][:10] or landed[-1] == line.rsplit("-s ", 1)[1][:10]
+    assert landed == [f"2024-01-0{day}" for day in range(1, 7)]
     summary = [entry for entry in info_lines(result.text_log()) if "Run failed: " in entry]
     assert len(summary) == 1 and "re-run with -s" in summary[0]
 

@@ -193,5 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="check the four files (JSON, required keys, entrypoint, query, plugins, credentials "
         "shape, dates) without touching the network; exit 0, or 2 with one line per problem",
     )
+    parser.add_argument(
+        "--online", action="store_true",
+        help="with --check: also prove the credentials (a token, and the smallest request the source "
+        "answers) and that Backdrop answers at its URL and takes the token (an empty push, which stores "
+        "nothing); no record is fetched for Backdrop or written",
+    )
     parser.add_argument("--version", action="version", version=f"pp-collector {__version__}")
     return parser

@@ -3,6 +3,10 @@
 The files are loaded by the same loader a run uses (`context.check_context`), which carries on
 past a problem to report every one; then the collector checks its query and credentials with the
 same functions its run calls first (`check(context)`; a contributor's collector may leave it out).
+
+`--check --online`, once the files pass, proves what only the network can: the collector's
+`probe(context)` gets a token and makes the smallest request its source answers, and Backdrop is
+sent an empty push (which it answers once the data set and the token check out, storing nothing).
 """
 
 from __future__ import annotations
@@ -10,22 +14,44 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from performanceplatform.collector.context import check_context
-from performanceplatform.collector.errors import ConfigurationError
-from performanceplatform.collector.runner import load_collector
+from performanceplatform.collector.backdrop.client import DataSet
+from performanceplatform.collector.context import RunContext, check_context
+from performanceplatform.collector.errors import CollectorError, ConfigurationError
+from performanceplatform.collector.runner import Collector, load_collector
 
 
-def check_files(args: Any) -> list[str]:
+def check_files(args: Any) -> tuple[list[str], list[str]]:
+    """The problems found, and (with `--online`, when there are none) what the network proved."""
     context, problems = check_context(args)
     if context is None:
-        return problems
+        return problems, []
     try:
         collector = load_collector(context.entrypoint, context.query_source)
     except ConfigurationError as error:
-        return [*problems, str(error)]
+        return [*problems, str(error)], []
     if collector.check is not None:
         problems.extend(_prefixed(collector.check(context), context.query_source))
-    return problems
+    if problems or not getattr(args, "online", False):
+        return problems, []
+    return _online(collector, context)
+
+
+def _online(collector: Collector, context: RunContext) -> tuple[list[str], list[str]]:
+    problems: list[str] = []
+    proven: list[str] = []
+    if collector.probe is None:
+        proven.append(f"{collector.entrypoint} has no online check of its own")
+    else:
+        try:
+            proven.append(collector.probe(context))
+        except CollectorError as error:
+            problems.append(f"online: {error}")
+    try:
+        status = DataSet.from_target(context.data_set).probe()
+        proven.append(f"Backdrop {context.data_set.name} answered {status} with the token")
+    except CollectorError as error:
+        problems.append(f"online: {error}")
+    return problems, proven
 
 
 def _prefixed(found: Iterable[str], query_source: str) -> list[str]:

@@ -38,7 +38,11 @@ log = logging.getLogger("performanceplatform.collector")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    return run_command(build_parser().parse_args(argv))
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.online and not args.check:
+        parser.error("--online goes with --check: it proves the files' credentials and Backdrop without a run")
+    return run_command(args)
 
 
 def run_command(args: Any, *, locks: RunLocks | None = None) -> int:
@@ -176,12 +180,12 @@ def _interruptible() -> Iterator[None]:
 def _check(args: Any) -> int:
     from performanceplatform.collector.check import check_files
 
-    problems = check_files(args)
+    problems, proven = check_files(args)
     for problem in problems:
         print(f"pp-collector: check: {redact(problem)}", file=sys.stderr)
     if problems:
         return EXIT_USAGE
-    print(f"{args.query}: OK")
+    print(redact(f"{args.query}: OK" + (f" ({'; '.join(proven)})" if proven else "")))
     return EXIT_OK
 
 

@@ -187,6 +187,14 @@ class DataSet:
         )
         return response.status_code
 
+    def probe(self) -> int:
+        """Prove that Backdrop answers at the data set's URL and takes its token, storing nothing:
+        an empty list of records is answered 200, after the data set and the token are checked."""
+        http = self._http or HttpClient(SERVICE, classify=classify_backdrop_response)
+        require_secure_transport(self.url, "the Backdrop token")
+        request = self.prepare("POST", b"[]")
+        return http.request("POST", self.url, headers=request.headers, body=request.payload).status_code
+
     def empty(self) -> None:
         """Remove every record of the data set (PUT `[]`, the only PUT Backdrop supports)."""
         started = time.monotonic()

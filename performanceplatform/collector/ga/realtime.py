@@ -47,5 +47,15 @@ def check(context: RunContext) -> list[str]:
     return problems + source.credentials_problems(context)
 
 
+@takes_run_context
+def probe(context: RunContext) -> str:
+    """`--check --online`: the realtime count itself (one small request), with the credentials."""
+    source = source_for(context.query.get("ids"))
+    request = source.realtime_request(context.query, source=context.query_source)
+    with source.open(context) as client:
+        count = source.realtime_count(client, request)
+    return f"the {source.name} counted {count} people on {context.query.get('ids')} now"
+
+
 main = legacy_main(ENTRYPOINT, collect)
 

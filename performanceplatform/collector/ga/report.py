@@ -9,6 +9,7 @@ original's DataParser, ids included), push them as the periods arrive (`pipeline
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
+from datetime import timedelta
 from typing import Any
 
 from performanceplatform.collector.backfill import in_order
@@ -18,7 +19,7 @@ from performanceplatform.collector.errors import problems_of
 from performanceplatform.collector.ga.query import GaQuery
 from performanceplatform.collector.ga.rows import GaRows, record_rows
 from performanceplatform.collector.ga.sources import GaSource, Report, source_for
-from performanceplatform.collector.periods import period_range
+from performanceplatform.collector.periods import period_range, utc_today
 from performanceplatform.collector.pipeline import open_sink, push, records_from_rows
 from performanceplatform.collector.runner import legacy_main, takes_run_context
 
@@ -47,7 +48,20 @@ def check(context: RunContext) -> list[str]:
     return problems + source.credentials_problems(context)
 
 
+@takes_run_context
+def probe(context: RunContext) -> str:
+    """`--check --online`: one row of yesterday, which takes a token and the source's answer."""
+    source, report = source_and_report(context)
+    return probe_report(context, source, report)
+
+
 main = legacy_main(ENTRYPOINT, collect)
+
+
+def probe_report(context: RunContext, source: GaSource, report: Report) -> str:
+    with source.open(context) as client:
+        source.probe(client, report, utc_today() - timedelta(days=1))
+    return f"the {source.name} answered a request for {context.query.get('id')} with the credentials"
 
 
 def source_and_report(context: RunContext) -> tuple[GaSource, Report]:

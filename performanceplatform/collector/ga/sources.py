@@ -76,6 +76,10 @@ class GaSource(Protocol):
 
     def realtime_count(self, client: Any, request: RealtimeRequest) -> int: ...
 
+    def probe(self, client: Any, report: Report, day: date) -> None:
+        """The smallest request for `report` the API answers (one row of one day): `--check --online`."""
+        ...
+
     def credentials_problems(self, context: RunContext) -> list[str]: ...
 
 

@@ -13,6 +13,7 @@ import logging
 
 from performanceplatform.collector.context import RunContext
 from performanceplatform.collector.errors import ConfigurationError
+from performanceplatform.collector.ga.report import probe_report
 from performanceplatform.collector.ga.sources import source_for
 from performanceplatform.collector.ga.trends import TrendingQuery, TrendingWindow, trending_records
 from performanceplatform.collector.periods import utc_today
@@ -57,6 +58,15 @@ def check(context: RunContext) -> list[str]:
     else:
         problems = [str(problem) for problem in source.trending_problems(query, source=context.query_source)]
     return problems + source.credentials_problems(context)
+
+
+@takes_run_context
+def probe(context: RunContext) -> str:
+    """`--check --online`: one row of yesterday for the trending report, with the credentials."""
+    source = source_for(context.query.get("id"))
+    report = source.trending_report(TrendingQuery.from_config(context.query, source=context.query_source),
+                                    source=context.query_source)
+    return probe_report(context, source, report)
 
 
 main = legacy_main(ENTRYPOINT, collect)

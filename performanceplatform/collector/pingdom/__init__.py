@@ -78,6 +78,14 @@ def check(context: RunContext) -> list[str]:
     return problems_of(*steps)
 
 
+@takes_run_context
+def probe(context: RunContext) -> str:
+    """`--check --online`: find the check, which takes the credentials and names it."""
+    client = PingdomClient.from_credentials(context.credentials, source=context.credentials_source)
+    found = client.find_check(check_name_from(context.query, source=context.query_source))
+    return f"Pingdom found the check {found.name!r} (id {found.id}) with the credentials"
+
+
 main = legacy_main(ENTRYPOINT, collect)
 
 

@@ -79,4 +79,13 @@ def check(context: RunContext) -> list[str]:
     return problems
 
 
+@takes_run_context
+def probe(context: RunContext) -> str:
+    """`--check --online`: the report for the last complete period, with the token."""
+    core_query = CoreQuery.from_config(context.query, source=context.query_source)
+    client = MatomoClient.from_credentials(context.credentials, source=context.credentials_source)
+    client.call(core_query.parameters(request_dates(None, None, core_query.frequency)[0]))
+    return f"Matomo answered {core_query.method} for site {core_query.site_id} with the token"
+
+
 main = legacy_main(ENTRYPOINT, collect)

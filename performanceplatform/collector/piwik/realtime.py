@@ -53,4 +53,13 @@ def check(context: RunContext) -> list[str]:
     return problems
 
 
+@takes_run_context
+def probe(context: RunContext) -> str:
+    """`--check --online`: the visitor count itself, with the token."""
+    realtime_query = RealtimeQuery.from_config(context.query, source=context.query_source)
+    client = MatomoClient.from_credentials(context.credentials, source=context.credentials_source)
+    count = visitor_count(client.call(realtime_query.parameters()), realtime_query.method)
+    return f"Matomo counted {count} visitors on site {realtime_query.site_id} with the token"
+
+
 main = legacy_main(ENTRYPOINT, collect)

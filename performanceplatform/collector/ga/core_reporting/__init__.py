@@ -8,6 +8,7 @@ compatible API, and for the record of what the original did. `CORE_REPORTING` is
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -87,6 +88,9 @@ class CoreReportingSource:
             kept = {name: value for name, value in dimensions.items() if name not in DATE_DIMENSIONS}
             found.append(TrendingRow(kept, week, row["metrics"][metric]))
         return found
+
+    def probe(self, client: Any, report: CoreQuery, day: date) -> None:
+        self.fetch_period(client, CoreQuery(report.view_id, replace(report.query, max_results=1)), day, day)
 
     def realtime_count(self, client: Any, request: RealtimeParameters) -> int:
         return visitor_count(client.realtime_report(request.parameters))

@@ -15,6 +15,7 @@ libraries) when a run opens it.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,11 @@ class DataApiSource:
             week = dimensions.pop(DATE_RANGE, None)
             found.append(TrendingRow(dimensions, week, row["metrics"][metric]))
         return found
+
+    def probe(self, client: Any, report: ReportQuery, day: date) -> None:
+        from performanceplatform.collector.ga.data_api.pages import fetch_report
+
+        fetch_report(client, replace(report, max_results=1), [DateRange(day, day)])
 
     def realtime_count(self, client: Any, request: RealtimeQuery) -> int:
         response = client.run_realtime_report(

@@ -13,7 +13,7 @@ from performanceplatform.collector.context import RunContext
 from performanceplatform.collector.errors import ConfigurationError, problems_of
 from performanceplatform.collector.ga.contrib.content.filtersets import department_queries
 from performanceplatform.collector.ga.query import GaQuery
-from performanceplatform.collector.ga.report import fetch_periods, report_problems
+from performanceplatform.collector.ga.report import fetch_periods, probe_report, report_problems
 from performanceplatform.collector.ga.rows import record_rows
 from performanceplatform.collector.ga.sources import source_for
 from performanceplatform.collector.periods import period_range
@@ -72,6 +72,17 @@ def check(context: RunContext) -> list[str]:
         frequency = GaQuery.from_config(context.query, source=context.query_source).frequency
         found = problems_of(lambda: period_range(context.start_at, context.end_at, frequency))
     return found + source.credentials_problems(context)
+
+
+@takes_run_context
+def probe(context: RunContext) -> str:
+    """`--check --online`: one row of yesterday for the first department's query."""
+    source = source_for(context.query.get("id"))
+    runs = department_queries(context.query, context.options.raw, context.department_codes,
+                              source=context.query_source)
+    query = runs[0][1] if runs else context.query
+    report = source.report(GaQuery.from_config(query, source=context.query_source), source=context.query_source)
+    return probe_report(context, source, report)
 
 
 main = legacy_main(ENTRYPOINT, collect)
