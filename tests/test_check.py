@@ -205,3 +205,54 @@ def test_online_without_check_is_a_usage_error(configs) -> None:
     result = run_cli(["--online", "-q", "q.json", "-c", "c.json", "-t", "t.json", "-b", "b.json"])
     assert result.exit_code == 2
     assert "--online goes with --check" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "hint"),
+    [
+        ("option", "did you mean 'options'?"),
+        ("entry_point", "did you mean 'entrypoint'?"),
+        ("data_set", "did you mean 'data-set'?"),
+        ("colour", "the keys read are entrypoint, data-set, query, options, plugins, token"),
+    ],
+)
+def test_check_names_a_key_pp_collector_does_not_read_and_the_run_ignores_it(configs, key: str, hint: str) -> None:
+    record_to = configs.root / "recorded.json"
+    query = configs.query(RECORDER, {"record_to": str(record_to)}, **{key: {"chunk-size": 5}})
+
+    checked = check(configs, query)
+    ran = run_cli(configs.args(query=query, backdrop=configs.backdrop(BACKDROP)))
+
+    assert checked.exit_code == 2
+    assert problems(checked) == [f"query file {query}: key {key!r}: is not a key pp-collector reads; {hint}"]
+    assert ran.exit_code == 0, ran.stderr  # as the original did, the run goes on without it
+    assert record_to.exists()
+
+
+def test_a_content_table_without_a_department_table_is_said_by_check_and_warned_by_the_run(
+    ga_collector: GaCollector,
+) -> None:
+    ga_collector.ga.add_core_rows([["News A", "30"]])
+    query = {"id": "ga:1", "metrics": ["pageviews"], "dimensions": ["pageTitle"]}
+    options = {"filtersets": [["dimension9=~^<D1>"], ["dimension9=~^<D2>"]]}
+    path = ga_collector.configs.query("performanceplatform.collector.ga.contrib.content.table", query, options,
+                                      data_group=DATA_GROUP, data_type=DATA_TYPE)
+    argv = ga_collector.configs.args(
+        query=path, backdrop=ga_collector.configs.backdrop(f"{ga_collector.backdrop.url}/data"),
+        credentials=ga_collector.credentials_path, token=ga_collector.configs.token(TOKEN),
+    )
+
+    checked = run_cli([*argv, "--check", "-s", "2014-10-13", "-e", "2014-10-19"])
+    ran = run_cli([*argv, "-s", "2014-10-13", "-e", "2014-10-19"])
+
+    said = ("no department table was given (--department-codes or PP_COLLECTOR_DEPARTMENT_CODES), so the "
+            "departments <D1>, <D2> would be pushed as the codes themselves")
+    assert checked.exit_code == 2
+    assert problems(checked) == [f"query file {path}: key 'options.filtersets': {said}"]
+    assert ran.exit_code == 0, ran.stderr
+    assert [line for line in ran.text_log().splitlines() if "[WARNING]" in line and said in line] != []
+    (post,) = ga_collector.backdrop.requests_to(f"/data/{DATA_GROUP}/{DATA_TYPE}", "POST")
+    assert [record["department"] for record in post.json()] == ["<D1>", "<D2>"]
+    with_table = run_cli([*argv, "--check", "-s", "2014-10-13", "-e", "2014-10-19",
+                          "--department-codes", str(ga_collector.configs.department_codes())])
+    assert (with_table.exit_code, with_table.stderr) == (0, "")

@@ -240,8 +240,9 @@ def test_plugins_at_both_levels_is_an_error(configs):
     assert "'plugins'" in line and "both" in line
 
 
-def test_disable_collectors_logs_what_would_have_run(configs, monkeypatch):
-    monkeypatch.setenv("DISABLE_COLLECTORS", "true")
+@pytest.mark.parametrize("value", ["true", "TRUE", "True", " true "])
+def test_disable_collectors_logs_what_would_have_run(configs, monkeypatch, value):
+    monkeypatch.setenv("DISABLE_COLLECTORS", value)
     result, recorded = recorder_run(configs, "--console-logging")
     assert result.exit_code == 0
     assert recorded is None

@@ -8,6 +8,7 @@ or mutated in the user's configs.
 from __future__ import annotations
 
 import copy
+import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -182,6 +183,24 @@ def _required_string(mapping: Mapping[str, Any], key: str, source: str, shown_ke
             f"expected a non-empty string, got {value!r}", source=source, key=shown_key
         )
     return value
+
+
+# The keys of a query file (`token` names the Backdrop token file's family in Stagecraft's files;
+# `plugins` is the seed README's place for them).
+QUERY_FILE_KEYS = ("entrypoint", "data-set", "query", "options", "plugins", "token")
+
+
+def unknown_key_problems(document: Mapping[str, Any], source: str) -> list[ConfigurationError]:
+    """`--check`: a query file's keys pp-collector does not read, each with the nearest it does (a
+    run ignores them, as the original did, but a misspelt `option` loses every option)."""
+    problems = []
+    for key in document:
+        if key in QUERY_FILE_KEYS:
+            continue
+        nearest = difflib.get_close_matches(str(key), QUERY_FILE_KEYS, n=1)
+        hint = f"; did you mean {nearest[0]!r}?" if nearest else f"; the keys read are {', '.join(QUERY_FILE_KEYS)}"
+        problems.append(ConfigurationError(f"is not a key pp-collector reads{hint}", source=source, key=str(key)))
+    return problems
 
 
 def _data_set_name(data_set: Mapping[str, Any], key: str, source: str) -> str:

@@ -250,9 +250,11 @@ class _Loader:
     def _query(self, backdrop: config_files.BackdropConfig | None) -> config_files.QueryConfig:
         args = self.args
         if args.query is not None:
-            return config_files.parse_query_config(
-                config_files.load_json_file(args.query, "query file"), f"query file {args.query}", path=args.query
-            )
+            source = f"query file {args.query}"
+            document = config_files.load_json_file(args.query, "query file")
+            if self.collect_problems:
+                self.problems.extend(str(problem) for problem in config_files.unknown_key_problems(document, source))
+            return config_files.parse_query_config(document, source, path=args.query)
         if self.collect_problems:
             raise ConfigurationError("--check reads a query file (-q); -l would fetch the query from Stagecraft")
         if backdrop is None:

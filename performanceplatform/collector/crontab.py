@@ -193,7 +193,7 @@ def main(
             app_id=args.app_unique_id,
             hostname=args.hostname or socket.gethostname(),
             hosts=args.hosts,
-            disabled=os.environ.get("DISABLE_COLLECTORS") == "true",
+            disabled=os.environ.get("DISABLE_COLLECTORS", "").strip().lower() == "true",
             jobs_path=args.path_to_jobs,
         )
     except (JobsFileError, UnicodeDecodeError) as error:

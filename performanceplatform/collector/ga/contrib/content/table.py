@@ -9,7 +9,12 @@ they were; the original rewrote both.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
+from typing import Any
+
 from performanceplatform.collector.context import RunContext
+from performanceplatform.collector.departments import first_department_code
 from performanceplatform.collector.errors import ConfigurationError, problems_of
 from performanceplatform.collector.ga.contrib.content.filtersets import department_queries
 from performanceplatform.collector.ga.query import GaQuery
@@ -21,6 +26,8 @@ from performanceplatform.collector.pipeline import open_sink, push
 from performanceplatform.collector.records import build_records
 from performanceplatform.collector.runner import legacy_main, takes_run_context
 
+log = logging.getLogger(__name__)
+
 ENTRYPOINT = "performanceplatform.collector.ga.contrib.content.table"
 
 
@@ -30,6 +37,9 @@ def collect(context: RunContext) -> None:
     runs = department_queries(
         context.query, context.options.raw, context.department_codes, source=context.query_source
     )
+    unnamed = codes_without_a_name(runs, context.department_codes)
+    if unnamed:
+        log.warning("%s", NO_TABLE.format(codes=", ".join(unnamed)))
     reports = [
         source.report(GaQuery.from_config(query, source=context.query_source), source=context.query_source)
         for _, query in runs
@@ -56,16 +66,17 @@ def check(context: RunContext) -> list[str]:
     """Problems `--check` reports: the filtersets and departments, each department's query, dates, credentials."""
     source = source_for(context.query.get("id"))
     try:
-        queries = [
-            query
-            for _, query in department_queries(
-                context.query, context.options.raw, context.department_codes, source=context.query_source
-            )
-        ]
+        runs = department_queries(
+            context.query, context.options.raw, context.department_codes, source=context.query_source
+        )
     except ConfigurationError as error:
         return [str(error), *report_problems(context, source, context.query), *source.credentials_problems(context)]
     problems: dict[str, None] = {}
-    for query in queries or [context.query]:
+    unnamed = codes_without_a_name(runs, context.department_codes)
+    if unnamed:
+        codes = ", ".join(unnamed)
+        problems[f"{context.query_source}: key 'options.filtersets': {NO_TABLE.format(codes=codes)}"] = None
+    for query in [query for _, query in runs] or [context.query]:
         problems.update(dict.fromkeys(report_problems(context, source, query)))
     found = list(problems)
     if not found:
@@ -86,3 +97,16 @@ def probe(context: RunContext) -> str:
 
 
 main = legacy_main(ENTRYPOINT, collect)
+
+NO_TABLE = (
+    "no department table was given (--department-codes or PP_COLLECTOR_DEPARTMENT_CODES), so the departments "
+    "{codes} would be pushed as the codes themselves"
+)
+
+
+def codes_without_a_name(runs: list[tuple[str, dict[str, Any]]], departments: Mapping[str, str]) -> list[str]:
+    """Without a department table, the departments of `runs` that are `<code>`s (with one, a code it
+    does not know passes through unchanged, as it always did)."""
+    if departments:
+        return []
+    return [department for department, _ in runs if first_department_code(department) == department]
