@@ -272,7 +272,9 @@ def test_every_offline_command_of_the_readme_runs(tmp_path: Path) -> None:
 
 def check_output(command: str, stdout: str, url: str) -> None:
     """What a few commands must print, beyond exiting 0."""
-    if "--check" in command:
+    if "--check --online" in command:
+        assert stdout.endswith(" answered 200 with the token)\n") and ": OK (" in stdout
+    elif "--check" in command:
         assert stdout.endswith(": OK\n")
     if "--dry-run" in command:
         assert f"POST {url}/data/carers-allowance/device-usage" in stdout
