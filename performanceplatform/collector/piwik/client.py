@@ -22,10 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
+from performanceplatform.collector.context import RunContext
 from performanceplatform.collector.errors import (
     ConfigurationError,
     FatalUpstreamError,
     RetryableError,
+    problems_of,
 )
 from performanceplatform.collector.http import (
     HttpClient,
@@ -188,3 +190,16 @@ def api_error_message(method: Any, site_id: Any, message: Any) -> str:
             "Resolution, DevicePlugins and UserLanguage now)"
         )
     return f"{SERVICE} answered {asked} with an error: {said}{hint}"
+
+
+def client_for(context: RunContext) -> MatomoClient:
+    """The Matomo the run's credentials file names, asked with its token."""
+    return MatomoClient.from_credentials(context.credentials, source=context.credentials_source,
+                                         pool_size=context.concurrency)
+
+
+def credentials_problems(context: RunContext) -> list[str]:
+    """`--check`: whether the credentials file names a Matomo and a token (nothing sent)."""
+    if not context.credentials_loaded:
+        return []  # the file itself has been reported
+    return problems_of(lambda: connection_from_credentials(context.credentials, source=context.credentials_source))

@@ -19,7 +19,7 @@ from performanceplatform.collector.context import RunContext
 from performanceplatform.collector.errors import problems_of
 from performanceplatform.collector.pipeline import open_sink, push
 from performanceplatform.collector.piwik.answers import mappings_from, period_rows
-from performanceplatform.collector.piwik.client import MatomoClient, connection_from_credentials
+from performanceplatform.collector.piwik.client import client_for, credentials_problems
 from performanceplatform.collector.piwik.query import CoreQuery, request_dates
 from performanceplatform.collector.records import Row, build_records
 from performanceplatform.collector.runner import legacy_main, takes_run_context
@@ -37,9 +37,7 @@ def collect(context: RunContext) -> None:
     mappings = mappings_from(context.options, source=context.query_source)
     # A date or period in api_method_arguments wins, as it did: then the original's one request.
     dates = request_dates(context.start_at, context.end_at, core_query.frequency, split=not core_query.sets_own_dates)
-    client = MatomoClient.from_credentials(
-        context.credentials, source=context.credentials_source, pool_size=context.concurrency
-    )
+    client = client_for(context)
     sink = open_sink(context)
     if core_query.renamed_from:
         log.warning(
@@ -72,18 +70,14 @@ def check(context: RunContext) -> list[str]:
     problems = problems_of(read_query, lambda: mappings_from(context.options, source=context.query_source))
     if not problems:
         problems = problems_of(lambda: request_dates(context.start_at, context.end_at, read_query().frequency))
-    if context.credentials_loaded:
-        problems += problems_of(
-            lambda: connection_from_credentials(context.credentials, source=context.credentials_source)
-        )
-    return problems
+    return problems + credentials_problems(context)
 
 
 @takes_run_context
 def probe(context: RunContext) -> str:
     """`--check --online`: the report for the last complete period, with the token."""
     core_query = CoreQuery.from_config(context.query, source=context.query_source)
-    client = MatomoClient.from_credentials(context.credentials, source=context.credentials_source)
+    client = client_for(context)
     client.call(core_query.parameters(request_dates(None, None, core_query.frequency)[0]))
     return f"Matomo answered {core_query.method} for site {core_query.site_id} with the token"
 

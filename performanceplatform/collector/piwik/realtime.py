@@ -16,7 +16,7 @@ from performanceplatform.collector.errors import CollectorError, problems_of
 from performanceplatform.collector.periods import utc_now
 from performanceplatform.collector.pipeline import open_sink, push, records_with_options
 from performanceplatform.collector.piwik.answers import visitor_count
-from performanceplatform.collector.piwik.client import MatomoClient, connection_from_credentials
+from performanceplatform.collector.piwik.client import client_for, credentials_problems
 from performanceplatform.collector.piwik.query import RealtimeQuery
 from performanceplatform.collector.realtime import NO_BACKFILL, realtime_record
 from performanceplatform.collector.runner import legacy_main, takes_run_context
@@ -32,7 +32,7 @@ def collect(context: RunContext) -> None:
     if context.backfill:
         raise CollectorError(NO_BACKFILL)
     realtime_query = RealtimeQuery.from_config(context.query, source=context.query_source)
-    client = MatomoClient.from_credentials(context.credentials, source=context.credentials_source)
+    client = client_for(context)
     sink = open_sink(context)
 
     answer = client.call(realtime_query.parameters())
@@ -46,18 +46,14 @@ def check(context: RunContext) -> list[str]:
     """Problems `--check` reports for a `piwik.realtime` query: dates given, the query, the credentials."""
     problems = [f"{NO_BACKFILL}: drop --start/--end"] if context.backfill else []
     problems += problems_of(lambda: RealtimeQuery.from_config(context.query, source=context.query_source))
-    if context.credentials_loaded:
-        problems += problems_of(
-            lambda: connection_from_credentials(context.credentials, source=context.credentials_source)
-        )
-    return problems
+    return problems + credentials_problems(context)
 
 
 @takes_run_context
 def probe(context: RunContext) -> str:
     """`--check --online`: the visitor count itself, with the token."""
     realtime_query = RealtimeQuery.from_config(context.query, source=context.query_source)
-    client = MatomoClient.from_credentials(context.credentials, source=context.credentials_source)
+    client = client_for(context)
     count = visitor_count(client.call(realtime_query.parameters()), realtime_query.method)
     return f"Matomo counted {count} visitors on site {realtime_query.site_id} with the token"
 
