@@ -6,9 +6,9 @@ the problems `--check` reports, `probe(context)`, for `--check --online`, which 
 smallest request the source answers and says what it proved, and optionally `notes(context)`:
 what `--check` should say that is not a problem (a GA4 migration's approximations). A
 contributed module may instead keep the original's `main(credentials, data_set_config, query,
-options, start_at, end_at)` and, optionally,
-`check(credentials, query, options, start_at, end_at)`: the runner calls those with private
-copies of the context's parts, so a contributor's package written for the original works as it is.
+options, start_at, end_at)` and, optionally, `check(credentials, query, options, start_at,
+end_at)`: the runner calls those with private copies of the context's parts, so a contributor's
+package written for the original works as it is.
 Built-in collectors also expose such a `main` (`legacy_main`), for code that calls them directly.
 """
 

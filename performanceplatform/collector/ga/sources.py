@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+
 class Report(Protocol):
     """A query as one source will ask it."""
 
