@@ -88,18 +88,27 @@ class GaSource(Protocol):
     def credentials_problems(self, context: RunContext) -> list[str]: ...
 
 
+PROPERTY_PREFIX = "properties/"
+
+
+def is_property_id(value: Any) -> bool:
+    """Whether a query's id names a GA4 property (`properties/<n>`) rather than a UA view."""
+    return isinstance(value, str) and value.strip().startswith(PROPERTY_PREFIX)
+
+
 def source_for(query_id: Any, ga4_map: Ga4Map = NO_GA4_MAP) -> GaSource:
     """The source that answers a query with this `id` (or realtime `ids`), under the run's GA4
     migration file and the query's `options.ga4` (`RunContext.ga4_map`): the one place that chooses.
 
-    A GA4 source is made for the query (and the run): it holds the query's migration, and the
-    property metadata it checks names against.
+    A GA4 property, or a view the migration file (or the query) gives a property, is asked of
+    GA4; any other view of Universal Analytics. A GA4 source is made for the query (and the run):
+    it holds the query's migration, and the property metadata it checks names against.
     """
-    migration = ga4_map.migration_for(query_id)
-    if migration is not None:
+    property_ = query_id.strip() if is_property_id(query_id) else ga4_map.property_for_view(query_id)
+    if property_ is not None:
         from performanceplatform.collector.ga.data_api import DataApiSource
 
-        return DataApiSource(migration)
+        return DataApiSource(ga4_map.migration(property_, query_id))
     from performanceplatform.collector.ga.core_reporting import CORE_REPORTING
 
     return CORE_REPORTING

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from performanceplatform.collector.ga.core_reporting import CORE_REPORTING
+from performanceplatform.collector.ga.data_api import DataApiSource
 from performanceplatform.collector.ga.migration.map_file import (
     NO_GA4_MAP,
     Ga4Map,
@@ -14,6 +16,7 @@ from performanceplatform.collector.ga.migration.map_file import (
     read_ga4_map,
     view_key_of,
 )
+from performanceplatform.collector.ga.sources import source_for
 
 SOURCE = "GA4 migration file map.json"
 
@@ -31,16 +34,27 @@ def test_view_ids_are_read_with_or_without_ga(query_id: Any, key: str | None) ->
     assert view_key_of(query_id) == key
 
 
-def test_a_view_finds_its_property_and_a_property_id_is_its_own() -> None:
+def test_a_view_finds_its_property() -> None:
     found = read({"views": {"ga:1": "properties/10", "2": {"property": "properties/20"}}})
 
-    assert found.migration_for("ga:1").property == "properties/10"
-    assert found.migration_for("2").property == "properties/20"
-    assert found.migration_for("properties/30").property == "properties/30"
-    assert found.migration_for("ga:3") is None
-    assert NO_GA4_MAP.migration_for("ga:1") is None
-    assert NO_GA4_MAP.migration_for("properties/30").mapped is False
-    assert found.migration_for("ga:1").mapped is True
+    assert found.property_for_view("ga:1") == "properties/10"
+    assert found.property_for_view("2") == "properties/20"
+    assert found.property_for_view("ga:3") is None
+    assert NO_GA4_MAP.property_for_view("ga:1") is None
+    assert found.migration("properties/10", "ga:1").mapped is True
+    assert NO_GA4_MAP.migration("properties/30", "properties/30").mapped is False
+
+
+def test_the_source_is_ga4_for_a_property_or_a_mapped_view_and_universal_analytics_otherwise() -> None:
+    found = read({"views": {"ga:1": "properties/10"}})
+
+    mapped, unmapped, property_ = (source_for(query_id, found) for query_id in ("ga:1", "ga:3", " properties/30"))
+    assert isinstance(mapped, DataApiSource) and (mapped.migration.property, mapped.migration.view) == (
+        "properties/10", "ga:1")
+    assert unmapped is CORE_REPORTING and source_for("ga:1") is CORE_REPORTING
+    assert isinstance(property_, DataApiSource) and property_.migration.property == "properties/30"
+    # A source per query: the metadata it keeps is the run's, not the process's.
+    assert source_for("ga:1", found) is not mapped
 
 
 def test_an_empty_string_maps_nothing_so_a_half_filled_template_loads() -> None:
@@ -51,7 +65,7 @@ def test_an_empty_string_maps_nothing_so_a_half_filled_template_loads() -> None:
         "properties": {},
     })
 
-    assert found.migration_for("ga:1") is None and found.migration_for("ga:2") is None
+    assert found.property_for_view("ga:1") is None and found.property_for_view("ga:2") is None
     assert found.views["1"].settings.goals["1"].key_event is None
 
 
@@ -68,7 +82,7 @@ def test_settings_keep_where_they_were_written_and_the_nearest_wins() -> None:
     })
     with_query = found.with_query_settings({"goals": {"3": "query_goal"}}, source="query file q.json")
 
-    settings = with_query.migration_for("ga:1").settings
+    settings = with_query.migration("properties/10", "ga:1").settings
     assert {number: goal.key_event.ga4 for number, goal in settings.goals.items()} == {
         "1": "property_goal", "2": "view_goal", "3": "query_goal"}
     # A view's goal replaces the property's whole goal, start event included.
@@ -79,15 +93,15 @@ def test_settings_keep_where_they_were_written_and_the_nearest_wins() -> None:
     assert list(settings.accepted) == ["drop-browser-version"]
     assert settings.realtime_filters["ga:pagePath==/a"].ga4 == "unifiedScreenName==A"
     # The property's settings apply to a query of the property itself.
-    assert list(found.migration_for("properties/10").settings.accepted) == [
+    assert list(found.migration("properties/10", "properties/10").settings.accepted) == [
         "segment-as-page-filter", "entrances-as-sessions"]
 
 
 def test_a_query_can_name_its_property_without_a_file() -> None:
     found = NO_GA4_MAP.with_query_settings({"property": "properties/5"}, source="query file q.json")
 
-    assert found.migration_for("ga:1").property == "properties/5"
-    assert found.migration_for("ga:1").view == "ga:1"
+    assert found.property_for_view("ga:1") == "properties/5"
+    assert found.migration("properties/5", "ga:1").view == "ga:1"
 
 
 @pytest.mark.parametrize(("document", "key", "words"), [

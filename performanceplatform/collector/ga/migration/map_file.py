@@ -52,11 +52,11 @@ from performanceplatform.collector.ga.migration.approximations import APPROXIMAT
 ENV_VAR = "PP_COLLECTOR_GA4_MAP"
 ROLE = "GA4 migration file"
 QUERY_KEY = "options.ga4"
-# A query id that starts so names a GA4 property (checked in full when the query is translated).
-PROPERTY_PREFIX = "properties/"
 PROPERTY = re.compile(r"properties/\d+")
 VIEW = re.compile(r"(?:ga:)?(\d+)")
 GOAL_NUMBER = re.compile(r"[1-9]\d*")
+# A key that opens so is a comment (the template's `_about`, `_approximationsNeeded`).
+COMMENT = re.compile("_")
 # UA names a mapped GA4 field can stand for: those whose refusal says to use a GA4 field instead.
 MAPPABLE_DIMENSION = re.compile(r"eventCategory|eventAction|eventLabel|dimension\d+|customVar(?:Name|Value)\d+")
 MAPPABLE_METRIC = re.compile(r"metric\d+")
@@ -149,19 +149,20 @@ class Ga4Map:
     query: View | None = None
     source: str | None = None
 
-    def migration_for(self, query_id: Any) -> Migration | None:
-        """How a query with this `id` (`ids`) moves to GA4; None when it stays on Universal Analytics."""
-        text = query_id.strip() if isinstance(query_id, str) else query_id
-        view_key = view_key_of(text)
-        view = self.views.get(view_key) if view_key is not None else None
+    def property_for_view(self, query_id: Any) -> str | None:
+        """The GA4 property a query of this UA view id is asked of: the query's own
+        (`options.ga4.property`), else the one its view became; None when neither says."""
         if self.query is not None and self.query.property is not None:
-            property_ = self.query.property.ga4
-        elif isinstance(text, str) and text.startswith(PROPERTY_PREFIX):
-            property_ = text
-        elif view is not None and view.property is not None:
-            property_ = view.property.ga4
-        else:
-            return None
+            return self.query.property.ga4
+        view_key = view_key_of(query_id)
+        view = self.views.get(view_key) if view_key is not None else None
+        return view.property.ga4 if view is not None and view.property is not None else None
+
+    def migration(self, property_: str, query_id: Any) -> Migration:
+        """How a query with this `id` (`ids`) is asked of `property_`: the property's settings,
+        under its view's (when the id is a view), under the query's own."""
+        view_key = view_key_of(query_id)
+        view = self.views.get(view_key) if view_key is not None else None
         settings = self.properties.get(property_, NO_SETTINGS)
         if view is not None:
             settings = view.settings.over(settings)
@@ -272,14 +273,14 @@ class _Reader:
         if not isinstance(value, Mapping):
             self.problem(key, f"expected an object, got {value!r}")
             return {}
-        return {name: item for name, item in value.items() if not name.startswith("_")}
+        return {name: item for name, item in value.items() if not _is_comment(name)}
 
     def keys(self, value: Any, key: str, allowed: tuple[str, ...]) -> None:
         if not isinstance(value, Mapping):
             self.problem(key, f"expected an object, got {value!r}")
             return
         for name in value:
-            if not name.startswith("_") and name not in allowed:
+            if not _is_comment(name) and name not in allowed:
                 where = f"{key}.{name}" if key else name
                 self.problem(where, f"unknown key: expected one of {', '.join(allowed)} (or a '_' comment)")
 
@@ -384,6 +385,10 @@ class _Reader:
                 continue
             accepted[name] = self.origin(f"{key}[{index}]")
         return MappingProxyType(accepted)
+
+
+def _is_comment(key: str) -> bool:
+    return COMMENT.match(key) is not None
 
 
 def _field_problem(name: str, target: str) -> str | None:

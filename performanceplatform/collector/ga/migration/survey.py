@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import importlib
 import json
+import re
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ from performanceplatform.collector.ga.migration.map_file import (
     view_key_of,
 )
 from performanceplatform.collector.ga.migration.names import GOAL, SEGMENT
+from performanceplatform.collector.ga.sources import PROPERTY_PREFIX, is_property_id
 from performanceplatform.collector.options import parse_options
 
 PREFIX = "performanceplatform.collector."
@@ -237,12 +239,11 @@ def uses_by_id(files: Iterable[tuple[Mapping[str, Any], Uses]]) -> dict[str, Use
 
 
 def _id_key(query_id: Any) -> str | None:
+    """`ga:<digits>` for a view id, the property for a property id (as the query wrote it)."""
     view = view_key_of(query_id)
     if view is not None:
         return f"ga:{view}"
-    if isinstance(query_id, str) and query_id.strip().startswith("properties/"):
-        return query_id.strip()
-    return None
+    return query_id.strip() if is_property_id(query_id) else None
 
 
 def permissive_map(uses: Mapping[str, Uses]) -> Ga4Map:
@@ -256,8 +257,9 @@ def permissive_map(uses: Mapping[str, Uses]) -> Ga4Map:
         fields = {name: Mapped(f"customEvent:ua_{name.lower()}", origin) for name in used.fields}
         filters = {text: Mapped("unifiedScreenName=~.", origin) for text in used.realtime_filters}
         settings = Settings(goals, fields, dict.fromkeys(APPROXIMATIONS, origin), filters)
-        if key.startswith("ga:"):
-            views[key.removeprefix("ga:")] = View(Mapped(f"properties/{key.removeprefix('ga:')}", origin), settings)
+        view = view_key_of(key)
+        if view is not None:
+            views[view] = View(Mapped(PROPERTY_PREFIX + view, origin), settings)
         else:
             properties[key] = settings
     return Ga4Map(MappingProxyType(views), MappingProxyType(properties), source=origin.source)
@@ -328,7 +330,7 @@ def template(outcomes: Sequence[FileOutcome], existing: Mapping[str, Any] | None
         used = Uses()
         for outcome in files:
             used.add(outcome.uses)
-        if key.startswith("ga:"):
+        if view_key_of(key) is not None:
             old = old_views.get(key)
             entry = copy.deepcopy(dict(old)) if isinstance(old, Mapping) else {"property": old or ""}
             entry.setdefault("property", "")
@@ -376,5 +378,6 @@ def _object(value: Any) -> dict[str, Any]:
 
 
 def _sort_key(key: str) -> tuple[str, int, str]:
-    prefix, _, number = key.rpartition(":") if key.startswith("ga:") else key.rpartition("/")
-    return (prefix, int(number), "") if number.isdigit() else (prefix, 0, key)
+    """Views, then properties, each by number (and goal numbers by number)."""
+    digits = re.search(r"\d+$", key)
+    return (key[: digits.start()] if digits else key, int(digits.group()) if digits else 0, key)
