@@ -387,6 +387,20 @@ def test_a_key_event_the_property_lacks_fails_with_the_nearest_names(ga4_collect
     assert ga4_collector.api.report_requests() == []
 
 
+def test_check_online_asks_the_property_whether_it_has_the_names(ga4_collector: Ga4Collector) -> None:
+    ga4_collector.api.define(PROPERTY, key_events=["purchase"])
+
+    offline = run(ga4_collector, {"metrics": ["goal1Completions"]}, {}, "--check", settings={"goals": {"1": "purchse"}})
+    online = run(ga4_collector, {"metrics": ["goal1Completions"]}, {}, "--check", "--online",
+                 settings={"goals": {"1": "purchse"}})
+
+    assert offline.exit_code == 0, offline.stderr
+    assert online.exit_code == 2
+    (line,) = online.stderr.strip().splitlines()
+    assert line.startswith("pp-collector: check: online: ") and "nearest: 'keyEvents:purchase'" in line
+    assert len(ga4_collector.api.metadata_requests()) == 1 and ga4_collector.api.report_requests() == []
+
+
 def test_a_custom_name_in_the_query_itself_is_checked_too(ga4_collector: Ga4Collector) -> None:
     ga4_collector.api.define(GA4_PROPERTY, custom_dimensions=["customEvent:organisation"])
     query = {"id": GA4_PROPERTY, "metrics": ["sessions"], "filters": ["customEvent:organisaton==<D1>"]}
