@@ -42,7 +42,8 @@ NOT_RUN = {
     "crontab -l": "would replace this machine's crontab; the generator runs below on examples/cronjobs",
 }
 RUN = ("pp-collector ", STANDINS, "python -m performanceplatform.collector.demo",
-       "python -m performanceplatform.collector.crontab ", "curl ")
+       "python -m performanceplatform.collector.crontab ", "python -m performanceplatform.collector.ga.migration ",
+       "curl ")
 
 
 @dataclass(frozen=True)
@@ -277,7 +278,10 @@ def check_output(command: str, stdout: str, url: str) -> None:
     elif "--check" in command:
         assert stdout.endswith(": OK\n")
     if "--dry-run" in command:
-        assert f"POST {url}/data/carers-allowance/device-usage" in stdout
+        # The data set the command's query file names.
+        [query_file] = re.findall(r"-q (\S+)", command)
+        data_set = json.loads((REPO_ROOT / query_file).read_text())["data-set"]
+        assert f"POST {url}/data/{data_set['data-group']}/{data_set['data-type']}" in stdout
     if command.startswith("python -m performanceplatform.collector.crontab"):
         assert stdout.startswith("# Begin performanceplatform.collector jobs for pp-collector\n")
         assert stdout.count("/var/apps/pp-collector/venv/bin/pp-collector ") == len(
@@ -285,12 +289,15 @@ def check_output(command: str, stdout: str, url: str) -> None:
         )
     if command.startswith("python -m performanceplatform.collector.demo"):
         assert "collections succeeded" in stdout
+    if command.startswith("python -m performanceplatform.collector.ga.migration"):
+        assert stdout.startswith("GA4 migration report: ")
+        assert "refused:                            0" in stdout
 
 
 # What the README says GA4 does ---------------------------------------------------------------------
 
 GA4_REFUSED = {
-    "metrics": ["goal1Completions", "uniquePageviews", "uniqueEvents", "entrances", "percentNewSessions"],
+    "metrics": ["goal1Completions", "uniquePageviews", "uniqueEvents", "entrances"],
     "dimensions": ["eventCategory", "eventAction", "eventLabel", "dimension9", "browserVersion"],
 }
 GA4_TRANSLATED = {

@@ -37,6 +37,7 @@ environment:
   DISABLE_COLLECTORS=true          log what would have run, and exit 0
   PP_COLLECTOR_DEPARTMENT_CODES    JSON file of department codes (same as --department-codes)
   PP_COLLECTOR_CONCURRENCY         periods fetched at once in a backfill (same as --concurrency)
+  PP_COLLECTOR_GA4_MAP             the GA4 migration file (same as --ga4-map)
   PP_COLLECTOR_RETRY_ATTEMPTS, PP_COLLECTOR_RETRY_BASE_DELAY, PP_COLLECTOR_RETRY_MAX_DELAY,
   PP_COLLECTOR_RETRY_MAX_TOTAL_DELAY, PP_COLLECTOR_CONNECT_TIMEOUT, PP_COLLECTOR_READ_TIMEOUT
                                    tune retries and timeouts (seconds)
@@ -187,6 +188,12 @@ def build_parser() -> argparse.ArgumentParser:
         f"allows {GA4_MAX_CONCURRENCY} concurrent requests per property, so GA4 queries use at most "
         f"{GA4_MAX_CONCURRENCY}. Records still reach Backdrop in period order. "
         f"Sets {CONCURRENCY_VARIABLE} for the collector",
+    )
+    parser.add_argument(
+        "--ga4-map", metavar="MAP.json", default=None,
+        help="the GA4 migration file: the GA4 property each Universal Analytics view became, goals as "
+        "key events, event fields, accepted approximations (README: Moving from Universal Analytics). "
+        "A query whose view it maps is asked of GA4. Default: PP_COLLECTOR_GA4_MAP",
     )
     parser.add_argument(
         "--check", action="store_true",

@@ -7,16 +7,21 @@ same functions its run calls first (`check(context)`; a contributor's collector 
 `--check --online`, once the files pass, proves what only the network can: the collector's
 `probe(context)` gets a token and makes the smallest request its source answers, and Backdrop is
 sent an empty push (which it answers once the data set and the token check out, storing nothing).
+
+What a collector says that is not a problem (`notes(context)`: a GA4 migration's derived metrics
+and accepted approximations, which a run logs once) is printed on stderr as `note:` lines.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 from typing import Any
 
 from performanceplatform.collector.backdrop.client import DataSet
 from performanceplatform.collector.context import RunContext, check_context
 from performanceplatform.collector.errors import CollectorError, ConfigurationError
+from performanceplatform.collector.redaction import redact
 from performanceplatform.collector.runner import Collector, load_collector
 
 
@@ -31,6 +36,9 @@ def check_files(args: Any) -> tuple[list[str], list[str]]:
         return [*problems, str(error)], []
     if collector.check is not None:
         problems.extend(_prefixed(collector.check(context), context.query_source))
+    if collector.notes is not None and not problems:
+        for note in collector.notes(context):
+            print(redact(f"pp-collector: check: note: {context.query_source}: {note}"), file=sys.stderr)
     if problems or not getattr(args, "online", False):
         return problems, []
     return _online(collector, context)

@@ -1,13 +1,14 @@
 """The run context: everything one run needs, loaded once, checked, and frozen.
 
-The CLI loads the four files (query, credentials, token, Backdrop), the dates, the concurrency
-and the department code table into one `RunContext`, and a run and `--check` get it from the
+The CLI loads the four files (query, credentials, token, Backdrop), the dates, the concurrency,
+the department code table and the GA4 migration file into one `RunContext`, and a run and `--check` get it from the
 same loader (`load_context` raises the first problem; `check_context` collects them all), so
 both find the same problems in the same words. Collectors read their settings from the context
 they are given: nothing travels through the environment or module globals.
 
-What the environment may set (`PP_COLLECTOR_CONCURRENCY`, `PP_COLLECTOR_DEPARTMENT_CODES`) is
-read here, once, and a flag given on the command line wins over it.
+What the environment may set (`PP_COLLECTOR_CONCURRENCY`, `PP_COLLECTOR_DEPARTMENT_CODES`,
+`PP_COLLECTOR_GA4_MAP`) is read here, once, and a flag given on the command line wins over it.
+The GA4 migration file is read with the query's own `options.ga4` over it (`ga4_map`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from performanceplatform.collector.concurrency import (
 from performanceplatform.collector.departments import ENV_VAR as DEPARTMENT_CODES_VARIABLE
 from performanceplatform.collector.departments import NO_DEPARTMENTS, load_department_codes
 from performanceplatform.collector.errors import ConfigurationError
+from performanceplatform.collector.ga.migration import map_file
+from performanceplatform.collector.ga.migration.map_file import NO_GA4_MAP, Ga4Map
 from performanceplatform.collector.options import Options, options_problems, parse_options
 from performanceplatform.collector.redaction import register_secret, register_secrets_in
 
@@ -92,6 +95,8 @@ class RunContext:
 
     `query` and `credentials` are private copies of what the files hold (collectors must not
     change them); `query_source` and `credentials_source` name the files in error messages.
+    `ga4_map` is the GA4 migration file with the query's `options.ga4` over it: which GA4
+    property a UA view became, and what GA4 needs told (`ga.sources.source_for` reads it).
     """
 
     entrypoint: str
@@ -110,6 +115,7 @@ class RunContext:
     # False only under `--check` when the credentials file itself could not be read (already
     # reported): checks of what it holds are then left out.
     credentials_loaded: bool = True
+    ga4_map: Ga4Map = NO_GA4_MAP
 
     @property
     def dry_run(self) -> bool:
@@ -141,6 +147,9 @@ class RunContext:
         register_secrets_in(credentials)
         # What the CLI would take from flags comes from the environment alone here.
         departments = department_codes_from(None, os.environ)
+        ga4_map = map_file.load_ga4_map(map_file.path_from(None, os.environ)).with_query_settings(
+            options.get("ga4") if isinstance(options, Mapping) else None, source=LEGACY_SOURCE
+        )
         return cls(
             entrypoint=entrypoint,
             query=_private_copy(query),
@@ -151,6 +160,7 @@ class RunContext:
             end_at=end_at,
             concurrency=concurrency_from(None, os.environ),
             department_codes=departments,
+            ga4_map=ga4_map,
         )
 
 
@@ -207,9 +217,12 @@ class _Loader:
         self.step(lambda: config_files.check_date_order(args.start_at, args.end_at))
         departments = self.step(self._department_codes)
         concurrency = self.step(self._concurrency)
+        ga4_map = self._ga4_map()
         query = self.step(lambda: self._query(backdrop))
         if query is None:
             return None
+        if ga4_map is not None:
+            ga4_map = self._with_query_settings(ga4_map, query)
         departments = NO_DEPARTMENTS if departments is None else departments
         options: Options | None
         if self.collect_problems:
@@ -219,7 +232,7 @@ class _Loader:
         else:
             options = parse_options(query.options, source=query.source, departments=departments)
         if options is None or (
-            not self.collect_problems and None in (backdrop, token, credentials, concurrency)
+            not self.collect_problems and None in (backdrop, token, credentials, concurrency, ga4_map)
         ):
             return None
         # `--check` goes on to the collector's own checks with what could be loaded: a file that
@@ -245,6 +258,7 @@ class _Loader:
             query_path=query.path,
             credentials_source=f"credentials file {args.credentials}",
             credentials_path=Path(args.credentials),
+            ga4_map=ga4_map or NO_GA4_MAP,
         )
 
     def _query(self, backdrop: config_files.BackdropConfig | None) -> config_files.QueryConfig:
@@ -262,6 +276,26 @@ class _Loader:
         from performanceplatform.collector.stagecraft import fetch_collector_query
 
         return fetch_collector_query(backdrop, args.collector_slug)
+
+    def _ga4_map(self) -> Ga4Map | None:
+        """The GA4 migration file `--ga4-map` (or `PP_COLLECTOR_GA4_MAP`) names; `--check` reports
+        every problem in it, a run stops at the first."""
+        path = map_file.path_from(getattr(self.args, "ga4_map", None), self.environ)
+        found, problems = map_file.ga4_map_and_problems(path)
+        if problems and not self.collect_problems:
+            raise problems[0]
+        self.problems.extend(str(problem) for problem in problems)
+        return None if problems else found
+
+    def _with_query_settings(self, ga4_map: Ga4Map, query: config_files.QueryConfig) -> Ga4Map | None:
+        """The migration file with the query's `options.ga4` over it (a bad options object is
+        reported with the options)."""
+        raw = query.options.get("ga4") if isinstance(query.options, Mapping) else None
+        settings, problems = map_file.read_query_settings(raw, source=query.source)
+        if problems and not self.collect_problems:
+            raise problems[0]
+        self.problems.extend(str(problem) for problem in problems)
+        return None if problems else ga4_map.with_query(settings)
 
     def _department_codes(self) -> Mapping[str, str]:
         return department_codes_from(getattr(self.args, "department_codes", None), self.environ)

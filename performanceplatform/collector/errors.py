@@ -25,15 +25,20 @@ class ConfigurationError(CollectorError):
     """A usage or configuration mistake the user must fix (exit code 2).
 
     `source` names the file (or flag) and `key` the offending key, when known; they are folded into
-    the message so that it stands alone on one line.
+    the message so that it stands alone on one line. `reason`, when given, says what is wrong in a
+    few words that are the same for every file with the same problem, so that problems can be
+    counted (the GA4 migration report's totals).
     """
 
     exit_code = EXIT_USAGE
 
-    def __init__(self, message: str, *, source: str | None = None, key: str | None = None):
+    def __init__(
+        self, message: str, *, source: str | None = None, key: str | None = None, reason: str | None = None
+    ):
         self.source = source
         self.key = key
         self.detail = message
+        self.reason = reason
         prefix = ""
         if source and key:
             prefix = f"{source}: key {key!r}: "
@@ -137,4 +142,4 @@ def in_query_file(error: ConfigurationError, source: str | None) -> Configuratio
     if error.source not in (None, "query") or source is None:
         return error
     key = f"query.{error.key}" if error.key and not error.key.startswith(("query", "options")) else error.key
-    return ConfigurationError(error.detail, source=source, key=key or "query")
+    return ConfigurationError(error.detail, source=source, key=key or "query", reason=error.reason)

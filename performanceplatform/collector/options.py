@@ -13,7 +13,8 @@ nothing fails half-way through a push for want of a whole number:
 - `plugins`: the record plugins, parsed (never evaluated) with the run's department table.
 
 `raw` keeps the whole object, as the user wrote it, for what only one collector reads
-(`filtersets` for content tables) and for contributed collectors, which receive it unchanged.
+(`filtersets` for content tables; `ga4`, a query's own GA4 migration settings, which the run
+context reads with the migration file) and for contributed collectors, which receive it unchanged.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ OPTION_KEYS = (
     "additionalFields",
     "plugins",
     "filtersets",
+    "ga4",
 )
 # Options whose null means "not given"; any other null is refused, as the original's client did.
 _NULL_MEANS_ABSENT = frozenset({"mappings", "idMapping", "additionalFields", "plugins"})

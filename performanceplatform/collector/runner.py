@@ -2,11 +2,13 @@
 
 An entrypoint is any importable module. A built-in collector (and any contributed one that
 wants it) offers `collect(context)`, marked with `@takes_run_context`, `check(context)` returning
-the problems `--check` reports, and `probe(context)`, for `--check --online`, which makes the
-smallest request the source answers and says what it proved. A contributed module may instead
-keep the original's `main(credentials, data_set_config, query, options, start_at, end_at)` and, optionally,
-`check(credentials, query, options, start_at, end_at)`: the runner calls those with private
-copies of the context's parts, so a contributor's package written for the original works as it is.
+the problems `--check` reports, `probe(context)`, for `--check --online`, which makes the
+smallest request the source answers and says what it proved, and optionally `notes(context)`:
+what `--check` should say that is not a problem (a GA4 migration's approximations). A
+contributed module may instead keep the original's `main(credentials, data_set_config, query,
+options, start_at, end_at)` and, optionally, `check(credentials, query, options, start_at,
+end_at)`: the runner calls those with private copies of the context's parts, so a contributor's
+package written for the original works as it is.
 Built-in collectors also expose such a `main` (`legacy_main`), for code that calls them directly.
 """
 
@@ -82,6 +84,7 @@ class Collector:
     check: Callable[[RunContext], list[str]] | None
     # `--check --online`: the smallest request the source answers, proving the credentials.
     probe: Callable[[RunContext], str] | None = None
+    notes: Callable[[RunContext], list[str]] | None = None
 
 
 def load_collector(entrypoint: str, source: str) -> Collector:
@@ -91,7 +94,14 @@ def load_collector(entrypoint: str, source: str) -> Collector:
     check = getattr(module, "check", None)
     if callable(collect) and getattr(collect, RUN_CONTEXT_MARK, False):
         probe = getattr(module, "probe", None)
-        return Collector(entrypoint, collect, check if callable(check) else None, probe if callable(probe) else None)
+        notes = getattr(module, "notes", None)
+        return Collector(
+            entrypoint,
+            collect,
+            check if callable(check) else None,
+            probe if callable(probe) else None,
+            notes if callable(notes) else None,
+        )
     main = getattr(module, "main", None)
     if not callable(main):
         raise ConfigurationError(

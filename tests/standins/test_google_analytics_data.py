@@ -334,3 +334,60 @@ def test_rates_are_answered_as_fractions_and_recorded_as_percentages(
         assert 0.05 <= record["engagementRate"] <= 0.8, record
         assert 0.05 <= record["dauPerMau"] <= 0.8, record
         assert record["sessions"] >= 20
+
+
+# getMetadata ------------------------------------------------------------------------------------------
+
+
+def get_metadata(api: GoogleAnalyticsDataStandIn, property_: str, headers: dict[str, str] | None = None
+                 ) -> requests.Response:
+    return requests.get(f"{api.url}/v1beta/{property_}/metadata", headers=AUTH if headers is None else headers,
+                        timeout=5)
+
+
+def test_metadata_lists_the_standard_fields_and_what_the_property_defines(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    ga4_api.define("properties/1", custom_dimensions=["customEvent:event_category"],
+                   custom_metrics=["customEvent:score"], key_events=["purchase"])
+
+    answer = get_metadata(ga4_api, "properties/1")
+    plain = get_metadata(ga4_api, "properties/2").json()
+
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["name"] == "properties/1/metadata"
+    dimensions = {item["apiName"]: item for item in body["dimensions"]}
+    metrics = {item["apiName"]: item for item in body["metrics"]}
+    assert {"deviceCategory", "pagePathPlusQueryString", "eventName"} <= set(dimensions)
+    assert dimensions["customEvent:event_category"]["customDefinition"] is True
+    assert "customDefinition" not in dimensions["deviceCategory"]  # proto3 leaves false out
+    assert {"keyEvents:purchase", "sessionKeyEventRate:purchase", "userKeyEventRate:purchase",
+            "customEvent:score"} <= set(metrics)
+    assert metrics["sessionKeyEventRate:purchase"]["type"] == "TYPE_FLOAT"
+    assert not [item for item in plain["dimensions"] + plain["metrics"] if item.get("customDefinition")]
+
+
+def test_metadata_needs_a_token_and_access_to_the_property(ga4_api: GoogleAnalyticsDataStandIn) -> None:
+    ga4_api.grant_only("properties/1")
+
+    assert get_metadata(ga4_api, "properties/1", headers={}).status_code == 401
+    assert get_metadata(ga4_api, "properties/2").json()["error"]["status"] == "PERMISSION_DENIED"
+    assert get_metadata(ga4_api, "properties/x").status_code == 400
+
+
+def test_a_property_with_definitions_refuses_custom_names_it_does_not_define(
+    ga4_api: GoogleAnalyticsDataStandIn
+) -> None:
+    ga4_api.define("properties/1", custom_dimensions=["customEvent:event_category"], key_events=["purchase"])
+    body = {"dateRanges": WEEK, "metrics": [{"name": "keyEvents:purchase"}]}
+
+    defined = run_report(ga4_api, {**body, "dimensions": [{"name": "customEvent:event_category"}]})
+    undefined = run_report(ga4_api, {**body, "dimensions": [{"name": "customEvent:event_label"}]})
+    no_such_key_event = run_report(ga4_api, {"dateRanges": WEEK, "metrics": [{"name": "keyEvents:refund"}]})
+    filtered = run_report(ga4_api, {**body, "dimensionFilter": {"filter": {
+        "fieldName": "customEvent:event_label", "stringFilter": {"value": "x"}}}})
+    elsewhere = run_report(ga4_api, {**body, "dimensions": [{"name": "customEvent:event_label"}]}, "properties/2")
+
+    assert defined.status_code == 200
+    assert [answer.status_code for answer in (undefined, no_such_key_event, filtered)] == [400, 400, 400]
+    assert "customEvent:event_label is not a valid dimension" in undefined.json()["error"]["message"]
+    assert elsewhere.status_code == 200  # a property without definitions accepts any such name

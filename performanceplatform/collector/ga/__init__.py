@@ -11,15 +11,15 @@
   `token_endpoint` and `token_storage` (credentials), `google_errors`, `statsd`.
 
 Every GA entrypoint is a module of this package, so importing it stays cheap (a realtime run every
-two minutes imports it): the `ga` entrypoint's `collect`, `check`, `probe` and `main` are loaded from
-`report` when first asked for.
+two minutes imports it): the `ga` entrypoint's `collect`, `check`, `probe`, `notes`,
+`translation` and `main` are loaded from `report` when first asked for.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-_ENTRYPOINT = ("collect", "check", "probe", "main")
+_ENTRYPOINT = ("collect", "check", "probe", "notes", "translation", "main")
 
 
 def __getattr__(name: str) -> Any:

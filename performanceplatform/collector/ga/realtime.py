@@ -13,7 +13,7 @@ import logging
 
 from performanceplatform.collector.context import RunContext
 from performanceplatform.collector.errors import CollectorError
-from performanceplatform.collector.ga.sources import source_for
+from performanceplatform.collector.ga.sources import Translation, log_notes, source_for
 from performanceplatform.collector.periods import utc_now
 from performanceplatform.collector.pipeline import open_sink, push, records_with_options
 from performanceplatform.collector.realtime import NO_BACKFILL, realtime_record
@@ -28,8 +28,9 @@ ENTRYPOINT = "performanceplatform.collector.ga.realtime"
 def collect(context: RunContext) -> None:
     if context.backfill:
         raise CollectorError(NO_BACKFILL)
-    source = source_for(context.query.get("ids"))
+    source = source_for(context.query.get("ids"), context.ga4_map)
     request = source.realtime_request(context.query, source=context.query_source)
+    log_notes([request])
     sink = open_sink(context)
     with source.open(context) as client:
         count = source.realtime_count(client, request)
@@ -41,16 +42,30 @@ def collect(context: RunContext) -> None:
 @takes_run_context
 def check(context: RunContext) -> list[str]:
     """Problems `--check` reports: dates given, anything the source cannot ask, the credentials."""
-    source = source_for(context.query.get("ids"))
+    found = translation(context)
     problems = [f"{NO_BACKFILL}: drop --start/--end"] if context.backfill else []
-    problems += [str(problem) for problem in source.realtime_problems(context.query, source=context.query_source)]
-    return problems + source.credentials_problems(context)
+    problems += [str(problem) for problem in found.problems]
+    return problems + found.source.credentials_problems(context)
+
+
+def notes(context: RunContext) -> list[str]:
+    """What `--check` says the query asks instead of what it wrote (GA4 migrations)."""
+    return list(translation(context).notes)
+
+
+def translation(context: RunContext) -> Translation:
+    """The context's query as its source will ask it, or every reason it cannot."""
+    source = source_for(context.query.get("ids"), context.ga4_map)
+    problems = source.realtime_problems(context.query, source=context.query_source)
+    if problems:
+        return Translation(source, problems=tuple(problems))
+    return Translation(source, requests=(source.realtime_request(context.query, source=context.query_source),))
 
 
 @takes_run_context
 def probe(context: RunContext) -> str:
     """`--check --online`: the realtime count itself (one small request), with the credentials."""
-    source = source_for(context.query.get("ids"))
+    source = source_for(context.query.get("ids"), context.ga4_map)
     request = source.realtime_request(context.query, source=context.query_source)
     with source.open(context) as client:
         count = source.realtime_count(client, request)

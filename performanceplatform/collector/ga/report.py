@@ -15,10 +15,10 @@ from typing import Any
 from performanceplatform.collector.backfill import in_order
 from performanceplatform.collector.concurrency import capped
 from performanceplatform.collector.context import RunContext
-from performanceplatform.collector.errors import problems_of
+from performanceplatform.collector.errors import ConfigurationError, problems_of
 from performanceplatform.collector.ga.query import GaQuery
 from performanceplatform.collector.ga.rows import GaRows, record_rows
-from performanceplatform.collector.ga.sources import GaSource, Report, source_for
+from performanceplatform.collector.ga.sources import GaSource, Report, Translation, log_notes, source_for
 from performanceplatform.collector.periods import period_range, utc_today
 from performanceplatform.collector.pipeline import open_sink, push, records_from_rows
 from performanceplatform.collector.runner import legacy_main, takes_run_context
@@ -29,6 +29,7 @@ ENTRYPOINT = "performanceplatform.collector.ga"
 @takes_run_context
 def collect(context: RunContext) -> None:
     source, report = source_and_report(context)
+    log_notes([report])
     periods = period_range(context.start_at, context.end_at, report.frequency)
     # Opened first, so that a bad Backdrop URL fails before any request.
     sink = open_sink(context)
@@ -40,12 +41,27 @@ def collect(context: RunContext) -> None:
 @takes_run_context
 def check(context: RunContext) -> list[str]:
     """Problems `--check` reports for a `ga` query: every key the source cannot ask, dates, credentials."""
-    source = source_for(context.query.get("id"))
-    problems = report_problems(context, source, context.query)
+    found = translation(context)
+    problems = [str(problem) for problem in found.problems]
     if not problems:
-        frequency = source_and_report(context)[1].frequency
+        frequency = found.requests[0].frequency
         problems = problems_of(lambda: period_range(context.start_at, context.end_at, frequency))
-    return problems + source.credentials_problems(context)
+    return problems + found.source.credentials_problems(context)
+
+
+def notes(context: RunContext) -> list[str]:
+    """What `--check` says the query derives or approximates (GA4 migrations)."""
+    return list(translation(context).notes)
+
+
+def translation(context: RunContext) -> Translation:
+    """The context's query as its source will ask it, or every reason it cannot."""
+    source = source_for(context.query.get("id"), context.ga4_map)
+    problems = query_problems(context, source, context.query)
+    if problems:
+        return Translation(source, problems=tuple(problems))
+    shape = GaQuery.from_config(context.query, source=context.query_source)
+    return Translation(source, requests=(source.report(shape, source=context.query_source),))
 
 
 @takes_run_context
@@ -66,18 +82,18 @@ def probe_report(context: RunContext, source: GaSource, report: Report) -> str:
 
 def source_and_report(context: RunContext) -> tuple[GaSource, Report]:
     """The source that answers the context's query, and the query as it will ask it."""
-    source = source_for(context.query.get("id"))
+    source = source_for(context.query.get("id"), context.ga4_map)
     return source, source.report(GaQuery.from_config(context.query, source=context.query_source),
                                  source=context.query_source)
 
 
-def report_problems(context: RunContext, source: GaSource, query: Any) -> list[str]:
+def query_problems(context: RunContext, source: GaSource, query: Any) -> list[ConfigurationError]:
     """Every problem with a `ga` query object: its keys, then what the source cannot ask."""
     problems = GaQuery.problems(query, source=context.query_source)
     if problems:
-        return [str(problem) for problem in problems]
+        return problems
     shape = GaQuery.from_config(query, source=context.query_source)
-    return [str(problem) for problem in source.report_problems(shape, source=context.query_source)]
+    return source.report_problems(shape, source=context.query_source)
 
 
 def fetch_periods(

@@ -1,9 +1,10 @@
 """The seam between the GA entrypoints and the two Google APIs that can answer them.
 
-A query whose `id` (`ids` for realtime) is a GA4 property, `properties/<n>`, is answered by the
-GA4 Data API (`data_api`: the main path); any other id is a Universal Analytics view, answered
-by Core Reporting v3 (`core_reporting`: the legacy source, faithful to the original). `source_for`
-is the one place that chooses.
+A query whose `id` (`ids` for realtime) is a GA4 property, `properties/<n>`, or a Universal
+Analytics view that the run's GA4 migration file maps to one (`ga.migration.map_file`), is
+answered by the GA4 Data API (`data_api`: the main path); any other id is a UA view, answered by
+Core Reporting v3 (`core_reporting`: the legacy source, faithful to the original), exactly as
+before there was a migration file. `source_for` is the one place that chooses.
 
 A source owns everything that differs between the two: checking and translating the query for its
 API, opening its client, reading a period's rows (every page), trending's fortnight, the realtime
@@ -14,10 +15,14 @@ against `GaSource`, and read the same whichever source answers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import logging
+from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
+
+from performanceplatform.collector.ga.migration.map_file import NO_GA4_MAP, Ga4Map
 
 if TYPE_CHECKING:
     from performanceplatform.collector.context import RunContext
@@ -26,7 +31,7 @@ if TYPE_CHECKING:
     from performanceplatform.collector.ga.rows import GaRows
     from performanceplatform.collector.ga.trends import TrendingQuery, TrendingRow, TrendingWindow
 
-PROPERTY_PREFIX = "properties/"
+log = logging.getLogger(__name__)
 
 
 class Report(Protocol):
@@ -83,17 +88,61 @@ class GaSource(Protocol):
     def credentials_problems(self, context: RunContext) -> list[str]: ...
 
 
+PROPERTY_PREFIX = "properties/"
+
+
 def is_property_id(value: Any) -> bool:
     """Whether a query's id names a GA4 property (`properties/<n>`) rather than a UA view."""
     return isinstance(value, str) and value.strip().startswith(PROPERTY_PREFIX)
 
 
-def source_for(query_id: Any) -> GaSource:
-    """The source that answers a query with this `id` (or realtime `ids`): the one place that chooses."""
-    if is_property_id(query_id):
-        from performanceplatform.collector.ga.data_api import DATA_API
+def source_for(query_id: Any, ga4_map: Ga4Map = NO_GA4_MAP) -> GaSource:
+    """The source that answers a query with this `id` (or realtime `ids`), under the run's GA4
+    migration file and the query's `options.ga4` (`RunContext.ga4_map`): the one place that chooses.
 
-        return DATA_API
+    A GA4 property, or a view the migration file (or the query) gives a property, is asked of
+    GA4; any other view of Universal Analytics. A GA4 source is made for the query (and the run):
+    it holds the query's migration, and the property metadata it checks names against.
+    """
+    property_ = query_id.strip() if is_property_id(query_id) else ga4_map.property_for_view(query_id)
+    if property_ is not None:
+        from performanceplatform.collector.ga.data_api import DataApiSource
+
+        return DataApiSource(ga4_map.migration(property_, query_id))
     from performanceplatform.collector.ga.core_reporting import CORE_REPORTING
 
     return CORE_REPORTING
+
+
+def notes_of(request: Report | RealtimeRequest) -> tuple[str, ...]:
+    """What a request derives or approximates (a GA4 migration's), to say once a run and list in
+    `--check`; a Universal Analytics request has none."""
+    return tuple(getattr(request, "notes", ()))
+
+
+def log_notes(requests: Iterable[Report | RealtimeRequest]) -> None:
+    """Say, once a run, what the run's requests derive or approximate."""
+    for note in dict.fromkeys(note for request in requests for note in notes_of(request)):
+        log.warning("GA4: %s", note)
+
+
+@dataclass(frozen=True)
+class Translation:
+    """A GA entrypoint's query as its source will ask it: the requests (a report per content-table
+    department), or every reason there are none. `--check`, its notes and the migration report
+    (`ga.migration.survey`) read it; a run asks the same source the same way."""
+
+    source: GaSource
+    requests: tuple[Any, ...] = ()
+    problems: tuple[ConfigurationError, ...] = ()
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(note for request in self.requests for note in notes_of(request)))
+
+    @property
+    def approximations(self) -> tuple[str, ...]:
+        """The approximations (`ga.migration.approximations`) the requests use."""
+        return tuple(dict.fromkeys(
+            name for request in self.requests for name in getattr(request, "approximations", ())
+        ))

@@ -14,7 +14,7 @@ import logging
 from performanceplatform.collector.context import RunContext
 from performanceplatform.collector.errors import ConfigurationError
 from performanceplatform.collector.ga.report import probe_report
-from performanceplatform.collector.ga.sources import source_for
+from performanceplatform.collector.ga.sources import Translation, log_notes, source_for
 from performanceplatform.collector.ga.trends import TrendingQuery, TrendingWindow, trending_records
 from performanceplatform.collector.periods import utc_today
 from performanceplatform.collector.pipeline import open_sink, push
@@ -30,9 +30,10 @@ ENTRYPOINT = "performanceplatform.collector.ga.trending"
 def collect(context: RunContext) -> None:
     if context.backfill:
         log.warning("ga.trending always covers the two weeks before today; --start/--end are ignored")
-    source = source_for(context.query.get("id"))
+    source = source_for(context.query.get("id"), context.ga4_map)
     report = source.trending_report(TrendingQuery.from_config(context.query, source=context.query_source),
                                     source=context.query_source)
+    log_notes([report])
     window = TrendingWindow.before(utc_today())
     sink = open_sink(context, empty_first=True)
     with source.open(context) as client:
@@ -50,20 +51,32 @@ def collect(context: RunContext) -> None:
 @takes_run_context
 def check(context: RunContext) -> list[str]:
     """Problems `--check` reports: the metric, the dimensions, anything the source cannot ask, credentials."""
-    source = source_for(context.query.get("id"))
+    found = translation(context)
+    return [str(problem) for problem in found.problems] + found.source.credentials_problems(context)
+
+
+def notes(context: RunContext) -> list[str]:
+    """What `--check` says the query derives or approximates (GA4 migrations)."""
+    return list(translation(context).notes)
+
+
+def translation(context: RunContext) -> Translation:
+    """The context's query as its source will ask it, or every reason it cannot."""
+    source = source_for(context.query.get("id"), context.ga4_map)
     try:
         query = TrendingQuery.from_config(context.query, source=context.query_source)
     except ConfigurationError as error:
-        problems = [str(error)]
-    else:
-        problems = [str(problem) for problem in source.trending_problems(query, source=context.query_source)]
-    return problems + source.credentials_problems(context)
+        return Translation(source, problems=(error,))
+    problems = source.trending_problems(query, source=context.query_source)
+    if problems:
+        return Translation(source, problems=tuple(problems))
+    return Translation(source, requests=(source.trending_report(query, source=context.query_source),))
 
 
 @takes_run_context
 def probe(context: RunContext) -> str:
     """`--check --online`: one row of yesterday for the trending report, with the credentials."""
-    source = source_for(context.query.get("id"))
+    source = source_for(context.query.get("id"), context.ga4_map)
     report = source.trending_report(TrendingQuery.from_config(context.query, source=context.query_source),
                                     source=context.query_source)
     return probe_report(context, source, report)

@@ -1,4 +1,4 @@
-"""Stand-in for the Google Analytics Data API v1beta (GA4): `runReport` and `runRealtimeReport`.
+"""Stand-in for the Google Analytics Data API v1beta (GA4): `runReport`, `runRealtimeReport`, `getMetadata`.
 
 `POST /v1beta/properties/<n>:runReport` answers in the real shape: `dimensionHeaders`,
 `metricHeaders`, `rows` of string values, `rowCount`, `metadata` (time zone, currency, and the
@@ -24,6 +24,14 @@ bucket with nothing consumed shows only what remains.
 Rates GA4 defines as fractions (`bounceRate`, `engagementRate`, ... `FRACTION_METRICS`) are
 answered as fractions (0.4495 for 44.95 %), as the Data API answers them; the collector scales
 them back to UA's percentages where a query asks for UA's names.
+
+`GET /v1beta/properties/<n>/metadata` answers the property's dimensions and metrics as
+`getMetadata` does: GA4's standard fields (`schema`), and the custom dimensions, custom metrics
+and key events a test defines for the property (`define`; a key event `e` brings the metrics
+`keyEvents:e`, `sessionKeyEventRate:e` and `userKeyEventRate:e`), each marked
+`customDefinition`. Once a property has definitions, `runReport` refuses (400) a custom or
+key-event name it does not define, as GA4 does; a property without any accepts every such name,
+as earlier versions of the stand-in did, so real query files can run against it.
 
 Tests give rows as dicts of GA4 field name → value (`add_rows`, per property and date range);
 each request's filters are applied to them, its `orderBys` sort them, and the requested fields
@@ -54,6 +62,8 @@ from performanceplatform.collector.standins.server import Fault, RawJSON, Record
 
 REPORT_PATH = r"/v1beta/(?P<property>[^/:]+/[^/:]+):runReport"
 REALTIME_PATH = r"/v1beta/(?P<property>[^/:]+/[^/:]+):runRealtimeReport"
+METADATA_PATH = r"/v1beta/(?P<property>[^/:]+/[^/:]+)/metadata"
+KEY_EVENT_METRICS = ("keyEvents", "sessionKeyEventRate", "userKeyEventRate")
 MAX_LIMIT = 250_000
 DEFAULT_LIMIT = 10_000
 QUOTA_GUIDE = "https://developers.google.com/analytics/devguides/reporting/data/v1/quotas"
@@ -241,6 +251,24 @@ class PropertyQuota:
         }
 
 
+@dataclass(frozen=True)
+class Definitions:
+    """What a property defines beyond GA4's standard fields (API names; key events by event name)."""
+
+    custom_dimensions: frozenset[str] = frozenset()
+    custom_metrics: frozenset[str] = frozenset()
+    key_events: frozenset[str] = frozenset()
+
+    @property
+    def metrics(self) -> frozenset[str]:
+        key_event_metrics = {f"{metric}:{event}" for event in self.key_events for metric in KEY_EVENT_METRICS}
+        return self.custom_metrics | key_event_metrics
+
+    def knows(self, name: str) -> bool:
+        """Whether a property-specific `name` is one of these (standard names are not asked)."""
+        return name in self.custom_dimensions or name in self.metrics
+
+
 @dataclass
 class _Request:
     property: str
@@ -276,6 +304,8 @@ class GoogleAnalyticsDataStandIn(StandIn):
         # GA4 answers 429 "concurrent requests" beyond 10 at once for a property (counted here over
         # all the requests the stand-in is serving: tests use one property at a time).
         self.concurrent_limit = 10
+        # Custom definitions and key events, per property (`define`).
+        self.definitions: dict[str, Definitions] = {}
 
     # What the API holds -------------------------------------------------------------------------
 
@@ -302,6 +332,23 @@ class GoogleAnalyticsDataStandIn(StandIn):
                 other_row,
             )
         )
+
+    def define(
+        self,
+        property_: str,
+        *,
+        custom_dimensions: Sequence[str] = (),
+        custom_metrics: Sequence[str] = (),
+        key_events: Sequence[str] = (),
+    ) -> None:
+        """Give `property_` custom dimensions and metrics (API names, `customEvent:<parameter>`) and
+        key events (event names), listed by its metadata; its reports then refuse other such names."""
+        self.definitions[property_] = Definitions(
+            frozenset(custom_dimensions), frozenset(custom_metrics), frozenset(key_events)
+        )
+
+    def metadata_requests(self) -> list[RecordedRequest]:
+        return self.requests_to(r"/metadata$", "GET")
 
     def grant_only(self, *properties: str) -> None:
         """Answer 403 PERMISSION_DENIED for any property but these."""
@@ -410,9 +457,24 @@ class GoogleAnalyticsDataStandIn(StandIn):
             body["propertyQuota"] = quota_status
         return Response(200, body)
 
+    @route("GET", METADATA_PATH)
+    def get_metadata(self, request: RecordedRequest, property: str) -> Response:
+        try:
+            self._authorize(request, property)
+        except DataApiError as error:
+            return error.response
+        definitions = self.definitions.get(property, Definitions())
+        dimensions = [_field_metadata(name) for name in sorted(schema.DIMENSIONS)]
+        dimensions += [_field_metadata(name, custom=True) for name in sorted(definitions.custom_dimensions)]
+        metrics = [_field_metadata(name, metric=True) for name in sorted(schema.METRICS)]
+        metrics += [_field_metadata(name, metric=True, custom=True) for name in sorted(definitions.metrics)]
+        return Response(200, {"name": f"{property}/metadata", "dimensions": dimensions, "metrics": metrics})
+
     # Request checks ------------------------------------------------------------------------------
 
-    def _parse(self, request: RecordedRequest, property_: str, *, realtime: bool) -> _Request:
+    def _authorize(self, request: RecordedRequest, property_: str) -> None:
+        """The checks every method makes first: a bearer token, the OAuth stand-in's word on it,
+        a property id, and access to the property."""
         authorization = request.header("Authorization") or ""
         if not authorization.startswith("Bearer ") or not authorization[7:].strip():
             raise DataApiError(401, "Request is missing required authentication credential.")
@@ -423,6 +485,9 @@ class GoogleAnalyticsDataStandIn(StandIn):
             raise invalid(f"Invalid property: {property_}. A property should be specified as 'properties/1234'")
         if self.granted is not None and property_ not in self.granted:
             raise DataApiError(403, "User does not have sufficient permissions for this property.")
+
+    def _parse(self, request: RecordedRequest, property_: str, *, realtime: bool) -> _Request:
+        self._authorize(request, property_)
         try:
             body = json.loads(request.body or b"{}")
         except ValueError:
@@ -433,13 +498,15 @@ class GoogleAnalyticsDataStandIn(StandIn):
         for name in body:
             if name not in allowed:
                 raise invalid(f'Invalid JSON payload received. Unknown name "{name}": Cannot find field.')
-        dimensions = _names(body, "dimensions", schema.is_dimension, realtime)
-        metrics = _names(body, "metrics", schema.is_metric, realtime)
+        definitions = self.definitions.get(property_)
+        dimensions = _names(body, "dimensions", _known(schema.is_dimension, definitions), realtime)
+        metrics = _names(body, "metrics", _known(schema.is_metric, definitions), realtime)
         if not metrics and not realtime:
             raise invalid("At least one metric is required.")
         for key, is_kind in (("dimensionFilter", schema.is_dimension), ("metricFilter", schema.is_metric)):
             if key in body:
-                _check_filter(body[key], key, lambda name, is_kind=is_kind: is_kind(name, realtime=realtime))
+                known = _known(is_kind, definitions)
+                _check_filter(body[key], key, lambda name, known=known: known(name, realtime=realtime))
         _check_order_bys(body.get("orderBys") or [], dimensions, metrics)
         parsed = _Request(property_, dimensions, metrics, body, realtime, limit=_int(body, "limit", DEFAULT_LIMIT))
         if parsed.limit < 1 or parsed.limit > MAX_LIMIT:
@@ -535,6 +602,31 @@ class GoogleAnalyticsDataStandIn(StandIn):
 
 
 # Checks -------------------------------------------------------------------------------------------
+
+
+def _known(is_kind: Callable[..., bool], definitions: Definitions | None) -> Callable[..., bool]:
+    """`schema.is_dimension` (or `is_metric`), and, for a property with definitions, only the
+    property-specific names it defines."""
+    if definitions is None:
+        return is_kind
+
+    def known(name: str, *, realtime: bool = False) -> bool:
+        if not is_kind(name, realtime=realtime):
+            return False
+        return realtime or not schema.is_property_specific(name) or definitions.knows(name)
+
+    return known
+
+
+def _field_metadata(name: str, *, metric: bool = False, custom: bool = False) -> dict[str, Any]:
+    """A `DimensionMetadata` / `MetricMetadata` as getMetadata writes it (proto3: false left out)."""
+    item: dict[str, Any] = {"apiName": name, "uiName": name, "description": f"{name} (stand-in)",
+                            "category": "Custom" if custom else "Standard"}
+    if metric:
+        item["type"] = "TYPE_FLOAT" if answers_a_fraction(name) else "TYPE_INTEGER"
+    if custom:
+        item["customDefinition"] = True
+    return item
 
 
 def _names(body: Mapping[str, Any], key: str, known: Callable[..., bool], realtime: bool) -> list[str]:

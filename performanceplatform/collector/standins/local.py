@@ -80,6 +80,12 @@ EXAMPLE_PINGDOM_API_TOKEN = "example-pingdom-api-token"  # noqa: S105
 EXAMPLE_MATOMO_TOKEN_AUTH = "example-matomo-token-auth"  # noqa: S105
 # The sites of the example Matomo: the site ids the production query files name.
 EXAMPLE_MATOMO_SITES = ("1", "9")
+# The custom dimensions of the example GA4 properties, as examples/ga4-map.json maps UA's event
+# fields and custom dimension onto them (getMetadata lists them; reports accept them).
+EXAMPLE_GA4_CUSTOM_DIMENSIONS = {
+    "properties/123456789": ("customEvent:event_category", "customEvent:event_label"),
+    "properties/987654321": ("customEvent:organisation",),
+}
 EXAMPLE_STAGECRAFT_COLLECTOR = {
     "slug": "carers-allowance-monitoring",
     "entry_point": "performanceplatform.collector.pingdom",
@@ -160,6 +166,8 @@ class LocalStandIns(StandIn):
         self.analytics.core_handler = self._core_rows
         realtime = random.Random(f"{self.seed}|realtime")
         self.analytics.realtime_rows = [[realtime.randint(20, 400)]]
+        for property_, dimensions in EXAMPLE_GA4_CUSTOM_DIMENSIONS.items():
+            self.analytics_data.define(property_, custom_dimensions=dimensions)
         self.analytics_data.realtime_rows = [
             {"activeUsers": str(realtime.randint(20, 400)), "screenPageViews": str(realtime.randint(400, 900)),
              "eventCount": str(realtime.randint(900, 3000))}
@@ -271,8 +279,9 @@ class LocalStandIns(StandIn):
         except (ValueError, TypeError, KeyError, AttributeError):
             return
         property_ = request.path.removeprefix("/v1beta/").split(":")[0]
+        fixed = _ga4_exact_filters(body.get("dimensionFilter"))
         for start, end, name in ranges:
-            rows = self.numbers.rows(f"{property_}|{name}", dimensions, metrics, start, end, ga4=True)
+            rows = self.numbers.rows(f"{property_}|{name}", dimensions, metrics, start, end, fixed, ga4=True)
             self.analytics_data.add_rows(rows, start_date=start, end_date=end)
 
 
@@ -346,6 +355,10 @@ VOCABULARY: dict[str, Sequence[str]] = {
     "eventAction": ("clicked", "submitted"),
     "eventLabel": ("carers:claim", "carers:eligibility"),
     "eventName": ("page_view", "form_start", "form_submit"),
+    # The example GA4 properties' custom dimensions (EXAMPLE_GA4_CUSTOM_DIMENSIONS), as UA's were.
+    "customEvent:event_category": ("start", "done"),
+    "customEvent:event_label": ("carers:claim", "carers:eligibility"),
+    "customEvent:organisation": ("<D1>", "<D2>"),
 }
 
 
@@ -361,6 +374,22 @@ def _exact_filters(filters: str | None) -> dict[str, str]:
         match = re.fullmatch(r"ga:(\w+)==([^,]*)", term)
         if match:
             fixed[match.group(1)] = match.group(2)
+    return fixed
+
+
+def _ga4_exact_filters(expression: Any) -> dict[str, str]:
+    """The exact `stringFilter`s a GA4 `dimensionFilter` ANDs in (itself, or in its `andGroup`):
+    every row has that value, as with `_exact_filters`."""
+    if not isinstance(expression, Mapping):
+        return {}
+    group = expression.get("andGroup")
+    items = group.get("expressions", []) if isinstance(group, Mapping) else [expression]
+    fixed = {}
+    for item in items:
+        primitive = item.get("filter") if isinstance(item, Mapping) else None
+        string_filter = primitive.get("stringFilter") if isinstance(primitive, Mapping) else None
+        if isinstance(string_filter, Mapping) and string_filter.get("matchType", "EXACT") == "EXACT":
+            fixed[str(primitive.get("fieldName"))] = str(string_filter.get("value", ""))
     return fixed
 
 

@@ -161,12 +161,16 @@ def news(title: str, views: int, organisation: str) -> dict:
 
 
 def test_content_table_one_query_per_filterset(ga4_collector: Ga4Collector) -> None:
+    ga4_collector.api.define(GA4_PROPERTY, custom_dimensions=["customEvent:organisation"])
     ga4_collector.api.add_rows([news("News B", 10, "<D1>"), news("News A", 30, "<D1>"), news("MOT", 99, "<EA570>"),
                                 news("Home", 500, "<EA570>")])
 
     result = ga4_collector.run("ga.contrib.content.table", TABLE, TABLE_OPTIONS, *WEEK)
 
     assert result.exit_code == 0, result.stderr
+    # The custom dimension is checked against the property once, before the departments' reports.
+    assert ga4_collector.api.requests[0].path == f"/v1beta/{GA4_PROPERTY}/metadata"
+    assert len(ga4_collector.api.metadata_requests()) == 1
     bodies = ga4_collector.bodies()
     assert len(bodies) == 2
     assert [len(body["dimensionFilter"]["andGroup"]["expressions"]) for body in bodies] == [2, 3]

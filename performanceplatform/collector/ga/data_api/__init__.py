@@ -5,7 +5,10 @@ through the UA → GA4 table (`names`, checked against `schema`), filters (`filt
 `maxResults` (`query`); `runReport` answers are read page by page into the one GA row shape
 (`pages`), so the records are the v3 collectors': the same field names, `_timestamp`, `timeSpan`
 and `_id`s. Realtime queries go to `runRealtimeReport` (`realtime`). `client` speaks
-`analyticsdata` v1beta through the shared Google transport. `DATA_API` is the `GaSource`.
+`analyticsdata` v1beta through the shared Google transport. `DataApiSource` is the `GaSource`:
+`ga.sources.source_for` makes one per run for the query's `ga.migration.map_file.Migration` (its
+property, and what a GA4 migration file maps for it), and it checks the names of a migrated
+report against the property's metadata before the first request (`ga.migration.metadata`).
 
 Only the query modules are imported to check a query or ask for a realtime count; the pages
 (and the record builder behind the row shape) when a report is read, and the client (and Google's
@@ -24,6 +27,8 @@ from performanceplatform.collector.errors import ConfigurationError
 from performanceplatform.collector.ga.data_api.query import DateRange, ReportQuery, translate
 from performanceplatform.collector.ga.data_api.realtime import RealtimeQuery, active_count
 from performanceplatform.collector.ga.data_api.schema import DATE_RANGE
+from performanceplatform.collector.ga.migration.map_file import Migration
+from performanceplatform.collector.ga.migration.metadata import PropertyMetadata
 from performanceplatform.collector.ga.query import GaQuery
 from performanceplatform.collector.ga.trends import TrendingQuery, TrendingRow, TrendingWindow
 
@@ -36,14 +41,21 @@ UA_DATE_DIMENSIONS = ("day", "month", "year")
 
 
 class DataApiSource:
+    """The GA4 Data API for one query's `migration` (None: the id must be a property, nothing is
+    mapped); the property metadata it checks names against is kept for the run."""
+
     name = "GA4 Data API"
     max_concurrency: int | None = GA4_MAX_CONCURRENCY
 
+    def __init__(self, migration: Migration | None = None):
+        self.migration = migration
+        self.metadata = PropertyMetadata()
+
     def report_problems(self, query: GaQuery, *, source: str) -> list[ConfigurationError]:
-        return translate(query, source=source)[1]
+        return translate(query, source=source, migration=self.migration)[1]
 
     def report(self, query: GaQuery, *, source: str) -> ReportQuery:
-        return ReportQuery.of(query, source=source)
+        return ReportQuery.of(query, source=source, migration=self.migration)
 
     def trending_report(self, query: TrendingQuery, *, source: str) -> ReportQuery:
         return self.report(self._trending_shape(query), source=source)
@@ -52,10 +64,10 @@ class DataApiSource:
         return self.report_problems(self._trending_shape(query), source=source)
 
     def realtime_request(self, query: Mapping[str, Any], *, source: str) -> RealtimeQuery:
-        return RealtimeQuery.from_config(query, source=source)
+        return RealtimeQuery.from_config(query, source=source, migration=self.migration)
 
     def realtime_problems(self, query: Mapping[str, Any], *, source: str) -> list[ConfigurationError]:
-        return RealtimeQuery.translate(query, source=source)[1]
+        return RealtimeQuery.translate(query, source=source, migration=self.migration)[1]
 
     def open(self, context: RunContext) -> Any:
         from performanceplatform.collector.ga.data_api.client import open_data_api
@@ -65,12 +77,14 @@ class DataApiSource:
     def fetch_period(self, client: Any, report: ReportQuery, start: date, end: date) -> GaRows:  # type: ignore[override]
         from performanceplatform.collector.ga.data_api.pages import fetch_report
 
+        self.metadata.check(client, report)
         return fetch_report(client, report, [DateRange(start, end)])
 
     def fetch_trending(self, client: Any, report: ReportQuery, window: TrendingWindow) -> list[TrendingRow]:
         """One report over two named date ranges: each row says its week in GA4's `dateRange`."""
         from performanceplatform.collector.ga.data_api.pages import fetch_report
 
+        self.metadata.check(client, report)
         rows = fetch_report(client, report, [DateRange(start, end, name) for name, start, end in window.weeks()])
         metric = report.metrics[0].written
         found = []
@@ -83,6 +97,8 @@ class DataApiSource:
     def probe(self, client: Any, report: ReportQuery, day: date) -> None:
         from performanceplatform.collector.ga.data_api.pages import fetch_report
 
+        # A migrated query's names are the property's to confirm, online as before a run.
+        self.metadata.check(client, report)
         fetch_report(client, replace(report, max_results=1), [DateRange(day, day)])
 
     def realtime_count(self, client: Any, request: RealtimeQuery) -> int:
@@ -100,5 +116,3 @@ class DataApiSource:
     def _trending_shape(query: TrendingQuery) -> GaQuery:
         return query.as_report([name for name in query.dimensions if name not in UA_DATE_DIMENSIONS])
 
-
-DATA_API = DataApiSource()

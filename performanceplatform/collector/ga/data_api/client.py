@@ -46,6 +46,11 @@ class DataApiClient(GoogleApiClient):
         log_quota(what, response)
         return response
 
+    def get_metadata(self, property_: str) -> dict[str, Any]:
+        """`GET v1beta/{property}/metadata`: the property's dimensions and metrics, custom ones included."""
+        what = f"getMetadata request for {property_}"
+        return self.call("properties", "getMetadata", what, name=f"{property_}/metadata")
+
 
 def log_quota(what: str, response: Mapping[str, Any]) -> None:
     """One line: the tokens this request consumed and what is left of the hourly and daily quotas."""

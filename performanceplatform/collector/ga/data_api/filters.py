@@ -17,13 +17,13 @@ cannot say. Every problem is a `ConfigurationError` on the key `filters`, raised
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from performanceplatform.collector.errors import ConfigurationError
-from performanceplatform.collector.ga.data_api.names import SOURCE, Field, bare_name, resolve_filter_field
+from performanceplatform.collector.ga.data_api.names import SOURCE, UA_NAMES, Field, NameTable, bare_name
 
 KEY = "filters"
 AND, OR, ESCAPE = ";", ",", "\\"
@@ -57,14 +57,40 @@ class Filters:
     dimension_filter: FilterExpression | None = None
     metric_filter: FilterExpression | None = None
 
+    def and_also(self, other: Filters) -> Filters:
+        """Rows both select (a segment's page filter with the query's own)."""
+        return Filters(
+            _all_of([e for e in (self.dimension_filter, other.dimension_filter) if e is not None]),
+            _all_of([e for e in (self.metric_filter, other.metric_filter) if e is not None]),
+        )
+
+
+def field_names(expression: FilterExpression) -> Iterator[str]:
+    """The GA4 fields a filter expression names."""
+    for kind, value in expression.items():
+        if kind in ("andGroup", "orGroup"):
+            for item in value["expressions"]:
+                yield from field_names(item)
+        elif kind == "notExpression":
+            yield from field_names(value)
+        elif kind == "filter":
+            yield value["fieldName"]
+
 
 def translate_filters(
-    filters: Sequence[str], *, realtime: bool = False, metric_names: frozenset[str] = frozenset()
+    filters: Sequence[str],
+    *,
+    realtime: bool = False,
+    metric_names: frozenset[str] = frozenset(),
+    names: NameTable = UA_NAMES,
+    key: str = KEY,
 ) -> Filters:
     """GA4's filters for a v3 `filters` value (its list items, OR-joined as gapy joined them).
 
     `metric_names` are the query's own metrics (bare names), so that a filter on a custom field
     (`customEvent:x`, which may be either) counts as a metric when the query asks for it as one.
+    `names` is the name table (a GA4 migration's, when the run has one); `key` is the query key
+    problems are reported under (a segment's condition is a filter too).
     """
     if not filters:
         return Filters()
@@ -72,7 +98,10 @@ def translate_filters(
     dimension_groups: list[FilterExpression] = []
     metric_groups: list[FilterExpression] = []
     for group_text in split_unescaped(text, AND):
-        terms = [_term(term, realtime=realtime, metric_names=metric_names) for term in split_unescaped(group_text, OR)]
+        terms = [
+            _term(term, realtime=realtime, metric_names=metric_names, names=names, key=key)
+            for term in split_unescaped(group_text, OR)
+        ]
         kinds = {field.is_metric for field, _ in terms}
         if len(kinds) > 1:
             metric = next(field.written for field, _ in terms if field.is_metric)
@@ -82,7 +111,7 @@ def translate_filters(
                 "filters metrics and dimensions separately (AND-ed together), so that OR has no "
                 "GA4 equivalent: split it into separate queries",
                 source=SOURCE,
-                key=KEY,
+                key=key,
             )
         expressions = [expression for _, expression in terms]
         group = expressions[0] if len(expressions) == 1 else {"orGroup": {"expressions": expressions}}
@@ -129,39 +158,49 @@ def unescape(value: str) -> str:
     return "".join(out)
 
 
-def _term(text: str, *, realtime: bool, metric_names: frozenset[str]) -> tuple[Field, FilterExpression]:
+def _term(
+    text: str, *, realtime: bool, metric_names: frozenset[str], names: NameTable, key: str
+) -> tuple[Field, FilterExpression]:
     match = TERM.fullmatch(text)
     if match is None:
         raise ConfigurationError(
             f"{text!r} is not a filter term: expected <name><operator><value> with one of the "
             "operators == != =~ !~ =@ !@ > < >= <=",
             source=SOURCE,
-            key=KEY,
+            key=key,
         )
-    field = resolve_filter_field(match["name"], key=KEY, realtime=realtime, metrics=metric_names)
+    field = names.resolve_filter_field(match["name"], key=key, realtime=realtime, metrics=metric_names)
+    if field.per or field.dropped:
+        what = "is derived from two GA4 metrics" if field.per else "is dropped from the GA4 request"
+        raise ConfigurationError(
+            f"{text!r}: {field.written!r} {what}, so GA4 cannot filter on it",
+            source=SOURCE,
+            key=key,
+            reason=f"filter on {bare_name(field.written)}",
+        )
     operator, value = match["operator"], unescape(match["value"])
     if field.is_metric:
-        return field, _metric_filter(field, operator, value, text)
-    return field, _dimension_filter(field, operator, value, text)
+        return field, _metric_filter(field, operator, value, text, key)
+    return field, _dimension_filter(field, operator, value, text, key)
 
 
-def _dimension_filter(field: Field, operator: str, value: str, text: str) -> FilterExpression:
+def _dimension_filter(field: Field, operator: str, value: str, text: str, key: str) -> FilterExpression:
     if operator not in DIMENSION_OPERATORS:
         raise ConfigurationError(
             f"{text!r}: {operator!r} compares numbers, and {field.written!r} is a dimension; "
             "dimension filters take == != =~ !~ =@ !@",
             source=SOURCE,
-            key=KEY,
+            key=key,
         )
     match_type, negated = DIMENSION_OPERATORS[operator]
     if field.values:
-        value = _ga4_value(field, operator, value, text)
+        value = _ga4_value(field, operator, value, text, key)
     if match_type == "PARTIAL_REGEXP" and RE2_UNSUPPORTED.search(value):
         raise ConfigurationError(
             f"{text!r}: GA4 matches regular expressions with RE2, which has no lookahead, "
             "lookbehind or backreferences",
             source=SOURCE,
-            key=KEY,
+            key=key,
         )
     expression: FilterExpression = {
         "filter": {
@@ -172,7 +211,7 @@ def _dimension_filter(field: Field, operator: str, value: str, text: str) -> Fil
     return {"notExpression": expression} if negated else expression
 
 
-def _ga4_value(field: Field, operator: str, value: str, text: str) -> str:
+def _ga4_value(field: Field, operator: str, value: str, text: str, key: str) -> str:
     """The GA4 value an exact UA value stands for, on a dimension whose values GA4 spells otherwise."""
     reverse = {ua: ga4 for ga4, ua in field.values.items()}
     choices = " or ".join(repr(ua) for ua in reverse)
@@ -181,18 +220,18 @@ def _ga4_value(field: Field, operator: str, value: str, text: str) -> str:
             f"{text!r}: GA4 spells {bare_name(field.written)!r} values differently "
             f"({', '.join(field.values)}), so only == and != with {choices} can be translated",
             source=SOURCE,
-            key=KEY,
+            key=key,
         )
     return reverse[value]
 
 
-def _metric_filter(field: Field, operator: str, value: str, text: str) -> FilterExpression:
+def _metric_filter(field: Field, operator: str, value: str, text: str, key: str) -> FilterExpression:
     if operator not in METRIC_OPERATORS:
         raise ConfigurationError(
             f"{text!r}: {operator!r} matches text, and {field.written!r} is a metric; metric "
             "filters take == != > < >= <=",
             source=SOURCE,
-            key=KEY,
+            key=key,
         )
     try:
         number = Decimal(value.strip())
@@ -200,7 +239,7 @@ def _metric_filter(field: Field, operator: str, value: str, text: str) -> Filter
         number = Decimal("NaN")
     if not number.is_finite():
         raise ConfigurationError(
-            f"{text!r}: a metric is compared with a number, not {value!r}", source=SOURCE, key=KEY
+            f"{text!r}: a metric is compared with a number, not {value!r}", source=SOURCE, key=key
         )
     # UA's percentages are GA4's fractions (see names): compare like with like.
     number /= field.scale
@@ -221,4 +260,6 @@ def _all_of(expressions: list[FilterExpression]) -> FilterExpression | None:
         return None
     if len(expressions) == 1:
         return expressions[0]
-    return {"andGroup": {"expressions": expressions}}
+    # An AND of ANDs is one AND: the request reads as the query was written.
+    flat = [item for e in expressions for item in (e["andGroup"]["expressions"] if "andGroup" in e else [e])]
+    return {"andGroup": {"expressions": flat}}

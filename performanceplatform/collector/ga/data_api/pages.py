@@ -10,9 +10,11 @@ A `runReport` row is `{"dimensionValues": [{"value"}], "metricValues": [{"value"
 string, in the order of `dimensionHeaders` / `metricHeaders`. Values are found by header name, not
 position (GA4 adds a `dateRange` dimension when a request has several date ranges), and each
 field of the query gets its value under the name the query wrote: `users` rather than
-`totalUsers`, UA's percentage for `bounceRate`, UA's `New Visitor` for `userType`. Metric text is
-read as a number once (`rows.ga_number`, the original's rule); a scaled metric is scaled as an
-exact decimal, so the rows, and the records built from them, are the v3 collector's.
+`totalUsers`, UA's percentage for `bounceRate`, UA's `New Visitor` for `userType`, a derived
+`percentNewSessions` (newUsers / sessions * 100), `(not set)` for a dimension a migration
+dropped. Metric text is read as a number once (`rows.ga_number`, the original's rule); a scaled
+metric is scaled as an exact decimal, so the rows, and the records built from them, are the v3
+collector's.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from performanceplatform.collector.errors import FatalUpstreamError
-from performanceplatform.collector.ga.data_api.names import Field
+from performanceplatform.collector.ga.data_api.names import DROPPED_VALUE, Field
 from performanceplatform.collector.ga.data_api.query import DateRange, ReportQuery
 from performanceplatform.collector.ga.data_api.schema import DATE_RANGE
 from performanceplatform.collector.ga.google_errors import SERVICE
@@ -108,9 +110,14 @@ def page_from_response(
     metric_at = _positions(metric_names, query.api_metrics, "metric")
     ranges = {date_range.name: date_range for date_range in date_ranges}
     # Worked out once a page: where each field of the query is in a row, and how it is read.
-    # GA4's value, or the value UA wrote instead (`values`, for the few fields that have them).
-    dimension_cells = [(dimension_at[d.api_name], d.values or None) for d in query.dimensions]
+    # GA4's value, or the value UA wrote instead (`values`, for the few fields that have them);
+    # a dropped dimension is at no position (-1) and reads DROPPED_VALUE.
+    dimension_cells = [
+        (-1, None) if d.dropped else (dimension_at[d.api_name], d.values or None) for d in query.dimensions
+    ]
+    # A derived metric also reads its divisor (`per`), at a position of its own.
     metric_cells = [(metric_at[metric.api_name], metric) for metric in query.metrics]
+    divisor_at = {metric.per: metric_at[metric.per] for metric in query.metrics if metric.per}
     named_ranges = DATE_RANGE in dimension_names and len(date_ranges) > 1
     range_at = dimension_names.index(DATE_RANGE) if named_ranges else -1
     page = GaRows(
@@ -121,7 +128,7 @@ def page_from_response(
     # In the common case every field is read as GA4 sent it, in the order GA4 sent it.
     plain_dimensions = dimension_cells == [(at, None) for at in range(len(dimension_names))]
     plain_metrics = [at for at, _ in metric_cells] == list(range(len(metric_names))) and all(
-        metric.scale == 1 for _, metric in metric_cells
+        metric.scale == 1 and not metric.per for _, metric in metric_cells
     )
     only_range = date_ranges[0]
     dimension_width, metric_width = len(dimension_names), len(metric_names)
@@ -140,7 +147,9 @@ def page_from_response(
         date_range = only_range
         if not plain_dimensions:
             dimension_values = [
-                dimension_values[at] if values is None else values.get(dimension_values[at], dimension_values[at])
+                DROPPED_VALUE if at < 0
+                else dimension_values[at] if values is None
+                else values.get(dimension_values[at], dimension_values[at])
                 for at, values in dimension_cells
             ] + ([dimension_values[range_at]] if named_ranges else [])
         if named_ranges:
@@ -156,7 +165,9 @@ def page_from_response(
             numbers = [ga_number(text) for text in metric_values]
         else:
             numbers = [
-                ga_number(metric_values[at]) if metric.scale == 1 else scaled_number(metric, metric_values[at])
+                derived_number(metric, metric_values[at], metric_values[divisor_at[metric.per]]) if metric.per
+                else ga_number(metric_values[at]) if metric.scale == 1
+                else scaled_number(metric, metric_values[at])
                 for at, metric in metric_cells
             ]
         page.values.append((date_range.start, date_range.end, dimension_values, numbers))
@@ -191,6 +202,15 @@ def scaled_number(metric: Field, text: str) -> Number:
     if not value.is_finite():
         return ga_number(str(value))
     return int(value) if value.as_tuple().exponent == 0 else float(value)
+
+
+def derived_number(metric: Field, numerator: str, divisor: str) -> Number:
+    """A metric GA4 derives from two (`percentNewSessions`: newUsers / sessions * 100), as UA
+    answered it: a float, and 0.0 when there is nothing to divide by (UA's "0.0")."""
+    top, bottom = ga_number(numerator), ga_number(divisor)
+    if not bottom:
+        return 0.0
+    return float(Decimal(top) * metric.scale / Decimal(bottom))
 
 
 def _header_names(response: Mapping[str, Any], key: str) -> list[str]:

@@ -4,7 +4,8 @@ The query keeps the Real Time v3 keys (`ids`, `metrics`, `filters`); it is asked
 `runRealtimeReport`: `rt:activeUsers` / `ga:activeVisitors` read `activeUsers`, and `filters` are
 translated against the Realtime API's own small schema. That schema has no page path, so a
 per-URL count (`ga:pagePath=~^/make-a-sorn$`) has no GA4 equivalent and is refused before any
-request, naming the key and the nearest field.
+request, naming the key and the nearest field, unless the GA4 migration file gives a filter on the
+page title to ask instead (`realtimeFilters`, keyed by the filter as written: said once a run).
 
 UA counted people active in the last five minutes; GA4's default is thirty, so the request asks
 for the last five (`minuteRanges`), keeping the numbers comparable. `for_url` is the query's
@@ -20,9 +21,11 @@ from typing import Any
 
 from performanceplatform.collector.errors import ConfigurationError, FatalUpstreamError, in_query_file
 from performanceplatform.collector.ga.data_api.filters import Filters, translate_filters
-from performanceplatform.collector.ga.data_api.names import METRIC, SOURCE, Field, bare_name, resolve
+from performanceplatform.collector.ga.data_api.names import METRIC, SOURCE, Field, bare_name
 from performanceplatform.collector.ga.data_api.query import property_from
 from performanceplatform.collector.ga.google_errors import SERVICE
+from performanceplatform.collector.ga.migration.map_file import Migration
+from performanceplatform.collector.ga.migration.names import MigratedNames
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +40,14 @@ class RealtimeQuery:
     metric: Field
     filters: Filters = field(default_factory=Filters)
     for_url: str = ""
+    # What the request asks instead of what the query wrote (a page title for a page path).
+    notes: tuple[str, ...] = ()
 
     @classmethod
-    def from_config(cls, query: Mapping[str, Any], *, source: str | None) -> RealtimeQuery:
-        translated, problems = cls.translate(query, source=source)
+    def from_config(
+        cls, query: Mapping[str, Any], *, source: str | None, migration: Migration | None = None
+    ) -> RealtimeQuery:
+        translated, problems = cls.translate(query, source=source, migration=migration)
         if problems:
             raise problems[0]
         assert translated is not None
@@ -48,9 +55,9 @@ class RealtimeQuery:
 
     @staticmethod
     def translate(
-        query: Mapping[str, Any], *, source: str | None
+        query: Mapping[str, Any], *, source: str | None, migration: Migration | None = None
     ) -> tuple[RealtimeQuery | None, list[ConfigurationError]]:
-        translated, problems = _translate(query, source)
+        translated, problems = _translate(query, source, migration)
         return translated, [in_query_file(problem, source) for problem in problems]
 
     def request_body(self) -> dict[str, Any]:
@@ -80,7 +87,9 @@ def active_count(response: Mapping[str, Any]) -> int:
         ) from None
 
 
-def _translate(query: Mapping[str, Any], source: str | None) -> tuple[RealtimeQuery | None, list[ConfigurationError]]:
+def _translate(
+    query: Mapping[str, Any], source: str | None, migration: Migration | None
+) -> tuple[RealtimeQuery | None, list[ConfigurationError]]:
     if not isinstance(query, Mapping):
         return None, [ConfigurationError(f"expected an object, got {query!r}", source=source, key="query")]
     problems: list[ConfigurationError] = []
@@ -94,23 +103,36 @@ def _translate(query: Mapping[str, Any], source: str | None) -> tuple[RealtimeQu
             problems.append(ConfigurationError(f"not accepted for a GA4 property: {why}", source=SOURCE, key=key))
     property_ = ""
     try:
-        property_ = property_from(query.get("ids"), source=source, key="ids")
+        ids = migration.property if migration is not None else query.get("ids")
+        property_ = property_from(ids, source=source, key="ids")
     except ConfigurationError as error:
         problems.append(error)
+    names = MigratedNames(migration)
     metric = None
     try:
-        metric = _metric(query.get("metrics"))
+        metric = _metric(query.get("metrics"), names)
     except ConfigurationError as error:
         problems.append(error)
     raw_filters = query.get("filters") or ""
     filters = Filters()
+    notes: list[str] = []
     if isinstance(raw_filters, str | list) and all(isinstance(item, str) for item in raw_filters):
         terms = [raw_filters] if isinstance(raw_filters, str) else list(raw_filters)
+        written = ",".join(terms)
+        stand_in = names.realtime_filter(written) if written else None
+        if stand_in is not None:
+            # The operator's filter on the page title, for a page path GA4's realtime report lacks.
+            terms = [stand_in.ga4]
+            notes.append(
+                f"the realtime filter {written!r} is asked as {stand_in.ga4!r} (GA4's realtime report has no "
+                f"page path), as mapped in {stand_in.origin.source}, key {stand_in.origin.key!r}"
+            )
         try:
             filters = translate_filters(
                 [term for term in terms if term],
                 realtime=True,
                 metric_names=frozenset({bare_name(metric.written, realtime=True)}) if metric else frozenset(),
+                names=names,
             )
         except ConfigurationError as error:
             problems.append(error)
@@ -122,15 +144,15 @@ def _translate(query: Mapping[str, Any], source: str | None) -> tuple[RealtimeQu
     if problems or metric is None:
         return None, problems
     for_url = raw_filters if isinstance(raw_filters, str) else ",".join(raw_filters)
-    return RealtimeQuery(property_, metric, filters, for_url), []
+    return RealtimeQuery(property_, metric, filters, for_url, tuple(notes)), []
 
 
-def _metric(value: Any) -> Field:
-    names = value.split(",") if isinstance(value, str) else value
-    if not isinstance(names, list) or len(names) != 1 or not isinstance(names[0], str) or not names[0].strip():
+def _metric(value: Any, names: MigratedNames) -> Field:
+    written = value.split(",") if isinstance(value, str) else value
+    if not isinstance(written, list) or len(written) != 1 or not isinstance(written[0], str) or not written[0].strip():
         raise ConfigurationError(
             f"expected one metric, such as 'rt:activeUsers' (the record holds one count), got {value!r}",
             source=SOURCE,
             key="metrics",
         )
-    return resolve(names[0].strip(), METRIC, key="metrics", realtime=True)
+    return names.resolve(written[0].strip(), METRIC, key="metrics", realtime=True)

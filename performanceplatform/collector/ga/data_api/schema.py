@@ -111,6 +111,11 @@ def is_dimension(name: str, *, realtime: bool = False) -> bool:
     return name in DIMENSIONS or bool(CUSTOM_DIMENSION.fullmatch(name))
 
 
+def is_property_specific(name: str) -> bool:
+    """Whether only the property can say it has `name` (a custom definition, a key event's metric)."""
+    return bool(CUSTOM_DIMENSION.fullmatch(name) or CUSTOM_METRIC.fullmatch(name))
+
+
 def is_metric(name: str, *, realtime: bool = False) -> bool:
     if realtime:
         return name in REALTIME_METRICS

@@ -18,9 +18,9 @@ from performanceplatform.collector.departments import first_department_code
 from performanceplatform.collector.errors import ConfigurationError, problems_of
 from performanceplatform.collector.ga.contrib.content.filtersets import department_queries
 from performanceplatform.collector.ga.query import GaQuery
-from performanceplatform.collector.ga.report import fetch_periods, probe_report, report_problems
+from performanceplatform.collector.ga.report import fetch_periods, probe_report, query_problems
 from performanceplatform.collector.ga.rows import record_rows
-from performanceplatform.collector.ga.sources import source_for
+from performanceplatform.collector.ga.sources import Translation, log_notes, source_for
 from performanceplatform.collector.periods import period_range
 from performanceplatform.collector.pipeline import open_sink, push
 from performanceplatform.collector.records import build_records
@@ -33,7 +33,7 @@ ENTRYPOINT = "performanceplatform.collector.ga.contrib.content.table"
 
 @takes_run_context
 def collect(context: RunContext) -> None:
-    source = source_for(context.query.get("id"))
+    source = source_for(context.query.get("id"), context.ga4_map)
     runs = department_queries(
         context.query, context.options.raw, context.department_codes, source=context.query_source
     )
@@ -44,6 +44,7 @@ def collect(context: RunContext) -> None:
         source.report(GaQuery.from_config(query, source=context.query_source), source=context.query_source)
         for _, query in runs
     ]
+    log_notes(reports)
     sink = open_sink(context)
     records = []
     with source.open(context) as client:
@@ -64,31 +65,59 @@ def collect(context: RunContext) -> None:
 @takes_run_context
 def check(context: RunContext) -> list[str]:
     """Problems `--check` reports: the filtersets and departments, each department's query, dates, credentials."""
-    source = source_for(context.query.get("id"))
+    found = translation(context)
+    problems = [*_unnamed_departments(context), *(str(problem) for problem in found.problems)]
+    if not problems:
+        frequency = GaQuery.from_config(context.query, source=context.query_source).frequency
+        problems = problems_of(lambda: period_range(context.start_at, context.end_at, frequency))
+    return problems + found.source.credentials_problems(context)
+
+
+def notes(context: RunContext) -> list[str]:
+    """What `--check` says the query derives or approximates (GA4 migrations)."""
+    return list(translation(context).notes)
+
+
+def translation(context: RunContext) -> Translation:
+    """Each department's query as the source will ask it, or every reason (each said once) it cannot."""
+    source = source_for(context.query.get("id"), context.ga4_map)
     try:
         runs = department_queries(
             context.query, context.options.raw, context.department_codes, source=context.query_source
         )
     except ConfigurationError as error:
-        return [str(error), *report_problems(context, source, context.query), *source.credentials_problems(context)]
-    problems: dict[str, None] = {}
-    unnamed = codes_without_a_name(runs, context.department_codes)
-    if unnamed:
-        codes = ", ".join(unnamed)
-        problems[f"{context.query_source}: key 'options.filtersets': {NO_TABLE.format(codes=codes)}"] = None
+        return Translation(source, problems=(error, *query_problems(context, source, context.query)))
+    problems: dict[str, ConfigurationError] = {}
+    reports = []
     for query in [query for _, query in runs] or [context.query]:
-        problems.update(dict.fromkeys(report_problems(context, source, query)))
-    found = list(problems)
-    if not found:
-        frequency = GaQuery.from_config(context.query, source=context.query_source).frequency
-        found = problems_of(lambda: period_range(context.start_at, context.end_at, frequency))
-    return found + source.credentials_problems(context)
+        found = query_problems(context, source, query)
+        problems.update((str(problem), problem) for problem in found)
+        if not found:
+            reports.append(source.report(GaQuery.from_config(query, source=context.query_source),
+                                         source=context.query_source))
+    if problems:
+        return Translation(source, problems=tuple(problems.values()))
+    return Translation(source, requests=tuple(reports))
+
+
+def _unnamed_departments(context: RunContext) -> list[str]:
+    """`--check`'s word on departments that would be pushed as codes (no department table)."""
+    try:
+        runs = department_queries(
+            context.query, context.options.raw, context.department_codes, source=context.query_source
+        )
+    except ConfigurationError:
+        return []  # the translation says what is wrong with the filtersets
+    unnamed = codes_without_a_name(runs, context.department_codes)
+    if not unnamed:
+        return []
+    return [f"{context.query_source}: key 'options.filtersets': {NO_TABLE.format(codes=', '.join(unnamed))}"]
 
 
 @takes_run_context
 def probe(context: RunContext) -> str:
     """`--check --online`: one row of yesterday for the first department's query."""
-    source = source_for(context.query.get("id"))
+    source = source_for(context.query.get("id"), context.ga4_map)
     runs = department_queries(context.query, context.options.raw, context.department_codes,
                               source=context.query_source)
     query = runs[0][1] if runs else context.query

@@ -1,0 +1,16 @@
+"""Moving Universal Analytics queries to GA4 without editing them: the migration file and what it unlocks.
+
+- `map_file`: the GA4 migration file (`--ga4-map`, `PP_COLLECTOR_GA4_MAP`; per query, `options.ga4`):
+  per UA view the GA4 property it became; per property (or view, or query) goal → key event,
+  event and custom fields → GA4 fields, the approximations the operator accepts, realtime title
+  filters. Read once, by the run context loader.
+- `approximations`: the approximations an operator may accept, by name, and what each says.
+- `names`: the name table extended by a migration (goals, mapped fields, accepted approximations),
+  and a segment as a page filter; the GA4 query translator (`data_api.query`) uses it.
+- `metadata`: the property's own names (`getMetadata`), checked before the first report request.
+- `survey` and `__main__`: the migration command: a directory of query files → a report and a
+  template migration file.
+
+`ga.sources.source_for` is still the one place that chooses a query's source: a view the
+migration file maps is answered by the GA4 Data API.
+"""
