@@ -9,6 +9,7 @@ SIGKILL if it hangs). `celery_client` is the app the test sends tasks and reads 
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import signal
@@ -146,4 +147,7 @@ def celery_client(redis_url: str, redis_server: RedisServer) -> Iterator[Any]:
     try:
         yield app
     finally:
+        # A result left for the garbage collector unsubscribes from Redis when collected: collect
+        # them now, while the session's Redis server is still there to answer.
+        gc.collect()
         app.close()
