@@ -19,7 +19,7 @@ from performanceplatform.collector.standins.backdrop import BackdropStandIn
 from performanceplatform.collector.standins.matomo import MatomoStandIn
 from performanceplatform.collector.standins.pingdom import PingdomStandIn
 from tests.celery.jobs import arguments, pingdom_job
-from tests.support.backdrop import DATA_GROUP, DATA_TYPE
+from tests.support.backdrop import DATA_GROUP, DATA_TYPE, TOKEN
 from tests.support.celery_processes import CeleryProcesses
 from tests.support.cli import ConfigFiles, run_cli
 from tests.support.redis_server import RedisServer
@@ -88,7 +88,7 @@ def test_a_worker_killed_mid_push_has_its_job_run_again_to_the_records_of_an_uni
     assert len(runs) == 2 and runs[0]["@fields"]["process"] == holder["pid"]
     # The same run, uninterrupted, by the CLI into an empty data set.
     backdrop.reset()
-    backdrop.add_data_set(DATA_GROUP, DATA_TYPE, json.loads((configs.root / "tokens" / "pingdom.json").read_text())["token"])
+    backdrop.add_data_set(DATA_GROUP, DATA_TYPE, TOKEN)
     assert run_cli(argv).exit_code == 0
     assert after_kill == backdrop.records(DATA_GROUP, DATA_TYPE)
 
