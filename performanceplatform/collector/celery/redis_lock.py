@@ -154,10 +154,11 @@ class RedisLocks:
         return QUERY_LOCK_PREFIX + lock_name(context.data_set.data_group, context.data_set.data_type, identity)
 
     def hold(self, context: RunContext, identity: str) -> AbstractContextManager[bool]:
-        return self._hold(self.key(context, identity))
+        return self.hold_key(self.key(context, identity))
 
     @contextmanager
-    def _hold(self, key: str) -> Iterator[bool]:
+    def hold_key(self, key: str) -> Iterator[bool]:
+        """Yield True holding the lock `key` (renewed until the block ends), or False: another run has it."""
         lock = RedisLock(self.client, key, ttl_seconds=self.ttl_seconds, owner=new_owner(self.task_id))
         if not self._acquire(lock):
             yield False

@@ -1,0 +1,75 @@
+"""Two `celery beat` processes started at once: one schedules, each job is sent once per slot, each
+message expires when its next run is due, and the other beat takes over without repeating a send."""
+
+from __future__ import annotations
+
+import json
+import re
+import signal
+from datetime import datetime, timedelta
+
+import pytest
+
+from performanceplatform.collector.celery.routing import PINGDOM_QUEUE
+from performanceplatform.collector.standins.backdrop import BackdropStandIn
+from performanceplatform.collector.standins.pingdom import PingdomStandIn
+from tests.celery.jobs import pingdom_job
+from tests.support.celery_processes import CeleryProcesses
+from tests.support.cli import ConfigFiles
+from tests.support.redis_server import RedisServer
+
+pytestmark = pytest.mark.slow
+
+JOBS = 3
+# The next minute's jobs are sent within this of the minute starting (beat wakes every lock ttl / 3).
+SLOT_LIMIT_SECONDS = 75
+SENT = r"Scheduler: Sending due task"
+BEAT_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),\d+")
+
+
+def test_two_beats_started_at_once_send_each_job_once_and_the_second_takes_over_without_resending(
+    configs: ConfigFiles, backdrop: BackdropStandIn, pingdom: PingdomStandIn, celery_processes: CeleryProcesses,
+    redis_server: RedisServer,
+) -> None:
+    jobs = []
+    for number in range(JOBS):
+        argv = pingdom_job(configs, pingdom, backdrop, name=f"queries/check-{number}.json")
+        relative = [part.removeprefix(f"{configs.root}/") for part in argv[1::2]]
+        jobs.append(",".join(["* * * * *", *relative]))
+    configs.write("cronjobs", "\n".join(["# Every minute", *jobs]) + "\n")
+
+    first, second = celery_processes.beat("beat-1"), celery_processes.beat("beat-2")
+    holding_line = r"holding the beat lock .*: scheduling 3 jobs"
+    standing_by_line = r"standing by: the beat lock .* is held by"
+    holder = first if _first_of(first, second, holding_line, standing_by_line) else second
+    standby = second if holder is first else first
+    standby.wait_for_line(standing_by_line)
+
+    sent = holder.wait_for_line(SENT, count=JOBS, timeout=SLOT_LIMIT_SECONDS)
+
+    with redis_server.client() as redis:
+        messages = [json.loads(raw) for raw in redis.lrange(PINGDOM_QUEUE, 0, -1)]
+    assert len(messages) == JOBS
+    assert standby.matching(SENT) == []
+    slot = datetime.fromisoformat(BEAT_TIME.match(sent[0])[1]).replace(second=0)  # type: ignore[index]
+    for message in messages:
+        expires = datetime.fromisoformat(message["headers"]["expires"]).replace(tzinfo=None)
+        assert abs(expires - (slot + timedelta(minutes=1))) < timedelta(seconds=5), (expires, slot)
+
+    holder.signal(signal.SIGTERM)
+    holder.wait_for_line(r"released the beat lock")
+    takeover = standby.wait_for_line(r"holding the beat lock .*: scheduling 3 jobs, \d+ due now")[0]
+
+    assert takeover.endswith("0 due now")
+    with redis_server.client() as redis:
+        assert redis.llen(PINGDOM_QUEUE) == JOBS
+    assert holder.stop() == 0
+
+
+def _first_of(first: object, second: object, holding: str, standing_by: str) -> bool:
+    """Whether `first` is the beat that got the lock: one of the two says it holds it."""
+    from tests.support.celery_processes import CeleryProcess
+
+    assert isinstance(first, CeleryProcess) and isinstance(second, CeleryProcess)
+    line = first.wait_for_line(f"{holding}|{standing_by}")[0]
+    return re.search(holding, line) is not None
