@@ -86,6 +86,8 @@ def test_a_worker_killed_mid_push_has_its_job_run_again_to_the_records_of_an_uni
     assert len(ids) == len(set(ids)) == 3 * 24
     runs = [line for line in json_log(tmp_path / "log") if line["@message"].endswith("logging started")]
     assert len(runs) == 2 and runs[0]["@fields"]["process"] == holder["pid"]
+    messages = [line["@message"] for line in json_log(tmp_path / "log")]
+    assert sum("held by an earlier delivery of this task" in message for message in messages) == 1
     # The same run, uninterrupted, by the CLI into an empty data set.
     backdrop.reset()
     backdrop.add_data_set(DATA_GROUP, DATA_TYPE, TOKEN)
@@ -167,3 +169,37 @@ def test_a_realtime_message_that_expired_before_a_worker_took_it_is_not_run(
     assert stale.state == "REVOKED"
     assert len(matomo.requests) == 1
     assert len(backdrop.records(DATA_GROUP, DATA_TYPE)) == 1
+
+
+def test_a_worker_told_to_stop_lets_its_run_finish_and_a_run_stopped_by_sigterm_is_handed_back(
+    configs: ConfigFiles, tmp_path: Path, backdrop: BackdropStandIn, pingdom: PingdomStandIn,
+    celery_processes: CeleryProcesses, celery_client: Any, redis_server: RedisServer,
+) -> None:
+    argv = pingdom_job(configs, pingdom, backdrop)
+    worker = celery_processes.worker("worker")
+    # A pool process stopped by SIGTERM (systemd stopping every process of the service, say): its
+    # run releases the lock on the way out and goes back to the queue, and runs again whole.
+    first_push = backdrop.hold_next(when=lambda request: request.method == "POST")
+    result = celery_client.send_task(RUN_TASK, args=(argv,))
+    assert first_push.reached.wait(RESULT_LIMIT_SECONDS)
+    with redis_server.client() as redis:
+        [key] = redis.keys(QUERY_LOCK_PREFIX + "*")
+        os.kill(json.loads(redis.get(key))["pid"], signal.SIGTERM)
+    worker.wait_for_line(r"stopped by a signal \(exit 143\); handing it back to the queue")
+    first_push.release()
+    assert result.get(timeout=RESULT_LIMIT_SECONDS)["exit_code"] == 0
+    messages = [line["@message"] for line in json_log(tmp_path / "log")]
+    assert sum(message.endswith("logging started") for message in messages) == 2
+    assert not any("earlier delivery" in message for message in messages)  # its lock was released
+
+    # The worker itself told to stop (warm shutdown) mid-run: the run finishes first.
+    second_push = backdrop.hold_next(when=lambda request: request.method == "POST")
+    again = celery_client.send_task(RUN_TASK, args=(argv,))
+    assert second_push.reached.wait(RESULT_LIMIT_SECONDS)
+    worker.signal(signal.SIGTERM)
+    worker.wait_for_line(r"worker: Warm shutdown")
+    second_push.release()
+    assert again.get(timeout=RESULT_LIMIT_SECONDS)["exit_code"] == 0
+    assert worker.stop() == 0
+    with redis_server.client() as redis:
+        assert redis.keys(QUERY_LOCK_PREFIX + "*") == []
