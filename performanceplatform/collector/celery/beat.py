@@ -73,14 +73,19 @@ class JobsScheduler(Scheduler):
             self.renewal = None
         if self.renewal is not None:
             return True
-        if not self.lock.acquire():
-            if not self.standing_by:
-                log.info("beat: standing by: the beat lock %s is held by %s", BEAT_LOCK, self.lock.holder())
-                self.standing_by = True
+        try:
+            if not self.lock.acquire():
+                if not self.standing_by:
+                    log.info("beat: standing by: the beat lock %s is held by %s", BEAT_LOCK, self.lock.holder())
+                    self.standing_by = True
+                return False
+            self._carry_on_from_last_sent()
+        except redis.RedisError as error:
+            # Redis is the broker too: nothing can be sent until it answers again.
+            log.error("beat: cannot reach Redis (%s); trying again in %.0f s", error, self.max_interval)
             return False
         self.standing_by = False
         self.renewal = Renewal(self.lock).start()
-        self._carry_on_from_last_sent()
         return True
 
     def _carry_on_from_last_sent(self) -> None:
@@ -98,7 +103,10 @@ class JobsScheduler(Scheduler):
         super().apply_entry(entry, producer=producer)
         # `tick` reserved the entry before sending: the schedule holds its new last-run time.
         sent_at = self.schedule[entry.name].last_run_at
-        self.redis.hset(LAST_SENT, entry.name, sent_at.isoformat())
+        try:
+            self.redis.hset(LAST_SENT, entry.name, sent_at.isoformat())
+        except redis.RedisError as error:  # a beat taking over may then send this run again: harmless
+            log.error("beat: could not record that %s was sent: %s", entry.name, error)
 
     def apply_async(self, entry: ScheduleEntry, producer: Any = None, advance: bool = True, **kwargs: Any) -> Any:
         # Expires when the next run of the job is due (measured from now: the run being sent is due now).
