@@ -65,5 +65,5 @@ def test_two_beats_started_at_once_send_each_job_once_and_the_second_takes_over_
     assert takeover.endswith("0 due now")
     with redis_server.client() as redis:
         assert redis.llen(PINGDOM_QUEUE) == JOBS
-    assert holder.stop() == 0
+    assert holder.exit_code() == 0
 
