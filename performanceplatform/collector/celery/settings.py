@@ -79,7 +79,8 @@ class CelerySettings:
             return int(raw)
 
         default = cls()
-        app_path = read(APP_PATH, Path, Path.cwd())
+        # Absolute: the command lines beat sends name the same files on every worker, whatever its directory.
+        app_path = read(APP_PATH, lambda raw: Path(os.path.abspath(raw)), Path.cwd())
         settings = cls(
             redis_url=read(REDIS_URL, str, default.redis_url),
             app_path=app_path,
