@@ -56,7 +56,7 @@ def test_two_workers_given_the_same_job_at_once_run_it_once_and_skip_it_once(
     assert len(backdrop.requests_to(f"/data/{DATA_GROUP}/{DATA_TYPE}", "POST")) == 1
     messages = [line["@message"] for line in json_log(tmp_path / "log")]
     assert sum("is still running" in message for message in messages) == 1
-    assert sum(message.startswith("Collection into") for message in messages) == 1
+    assert sum(message.startswith("Run finished") and "24 records" in message for message in messages) == 1
 
 
 def test_a_worker_killed_mid_push_has_its_job_run_again_to_the_records_of_an_uninterrupted_run(

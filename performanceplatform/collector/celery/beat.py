@@ -111,9 +111,11 @@ class JobsScheduler(Scheduler):
     def apply_async(self, entry: ScheduleEntry, producer: Any = None, advance: bool = True, **kwargs: Any) -> Any:
         # Expires when the next run of the job is due (measured from now: the run being sent is due now).
         expiring = copy.copy(entry)
-        next_due = entry.schedule.remaining_estimate(self.app.now())
-        expiring.options = {**entry.options, "expires": max(1.0, next_due.total_seconds())}
-        return super().apply_async(expiring, producer, advance, **kwargs)
+        expires = max(1.0, entry.schedule.remaining_estimate(self.app.now()).total_seconds())
+        expiring.options = {**entry.options, "expires": expires}
+        result = super().apply_async(expiring, producer, advance, **kwargs)
+        log.info("beat: queued %s as %s, expiring in %.0f s", entry.name, getattr(result, "id", None), expires)
+        return result
 
     def close(self) -> None:
         super().close()
