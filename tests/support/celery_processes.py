@@ -63,7 +63,8 @@ class CeleryProcess:
             )
             matches = self.matching(pattern)
         assert found and len(matches) >= count, (
-            f"{self.name}: {count} line(s) matching {pattern!r} never came; it printed:\n" + self.output()
+            f"{self.name}: {count} line(s) matching {pattern!r} never came (exit code {self.process.poll()}); "
+            "it printed:\n" + self.output()
         )
         return matches[:count]
 

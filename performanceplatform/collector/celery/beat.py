@@ -122,5 +122,7 @@ class JobsScheduler(Scheduler):
         if self.renewal is not None:
             self.renewal.stop()
             self.renewal = None
-            self.lock.release()
-            log.info("beat: released the beat lock %s", BEAT_LOCK)
+            if self.lock.release():
+                log.info("beat: released the beat lock %s", BEAT_LOCK)
+            else:
+                log.warning("beat: the beat lock %s had lapsed; another beat may hold it", BEAT_LOCK)
