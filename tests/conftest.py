@@ -6,4 +6,6 @@ pytest_plugins = [
     "tests.support.google",
     "tests.support.pingdom",
     "tests.support.matomo",
+    "tests.support.redis_server",
+    "tests.support.celery_processes",
 ]

@@ -40,6 +40,11 @@ NOT_RUN = {
     "tools/generate-ga-credentials.py": "needs a person at a browser; tests/tools/test_generate_ga_credentials.py "
     "runs it against the OAuth stand-in",
     "crontab -l": "would replace this machine's crontab; the generator runs below on examples/cronjobs",
+    "redis-server": "would take the default port; tests/support/redis_server.py starts one on a free port",
+    "celery -A performanceplatform.collector.celery": "needs a Redis server; tests/celery/ run real workers and "
+    "beats against one",
+    "python -m performanceplatform.collector.celery": "needs a Redis server and a worker; "
+    "tests/celery/test_runs.py runs it against both",
 }
 RUN = ("pp-collector ", STANDINS, "python -m performanceplatform.collector.demo",
        "python -m performanceplatform.collector.crontab ", "python -m performanceplatform.collector.ga.migration ",

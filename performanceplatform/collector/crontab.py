@@ -46,21 +46,26 @@ class Job:
             return "-q"
         return "-l"
 
+    def arguments(self, app_path: str) -> list[str]:
+        """The job's `pp-collector` arguments: its files under `app_path/config/` (a slug as it is).
+        Cron lines and the Celery beat schedule both run these."""
+        config = f"{app_path}/config"
+        source = self.source if self.source_flag == "-l" else f"{config}/{self.source}"
+        arguments = [self.source_flag, source]
+        for flag, name in (("-c", self.credentials), ("-t", self.token), ("-b", self.backdrop)):
+            arguments += [flag, f"{config}/{name}"]
+        return arguments
+
     def crontab_line(self, app_path: str, disabled: bool) -> str:
         """The job's line. Cron runs it in $HOME; the `cd` makes the app's directory the working
         directory, so that `log/` and `lock/` are the app's and relative paths inside credentials
         files resolve as they do when the job is run by hand from there."""
         app = shlex.quote(app_path)
-        config = f"{app_path}/config"
-        source = self.source if self.source_flag == "-l" else f"{config}/{self.source}"
         prefix = "DISABLE_COLLECTORS=true " if disabled else ""
-        files = " ".join(
-            f"{flag} {shlex.quote(f'{config}/{name}')}"
-            for flag, name in (("-c", self.credentials), ("-t", self.token), ("-b", self.backdrop))
-        )
+        arguments = " ".join(shlex.quote(argument) for argument in self.arguments(app_path))
         return (
             f"{self.schedule} cd {app} && {prefix}{shlex.quote(f'{app_path}/venv/bin/pp-collector')} "
-            f"{self.source_flag} {shlex.quote(source)} {files} "
+            f"{arguments} "
             f">> {shlex.quote(f'{app_path}/log/out.log')} 2>> {shlex.quote(f'{app_path}/log/error.log')}"
         )
 
@@ -109,6 +114,20 @@ def jobs_for_host(lines: Sequence[str], hostname: str, hosts: int, jobs_path: st
             raise JobsFileError(f"{jobs_path}: line {line_number}: a field is empty")
         jobs.append(Job(*fields))
     return jobs
+
+
+def all_jobs(lines: Sequence[str], jobs_path: str) -> list[Job]:
+    """Every job of a jobs file, for a scheduler that serves all hosts (Celery beat)."""
+    return jobs_for_host(lines, hostname="", hosts=1, jobs_path=jobs_path)
+
+
+def read_jobs_file(path: str | Path) -> list[str]:
+    """The lines of a jobs file; JobsFileError naming it when it cannot be read."""
+    try:
+        # utf-8-sig: a byte-order mark (Windows editors) would otherwise open the first schedule.
+        return Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except OSError as error:
+        raise JobsFileError(f"{path}: cannot read the jobs file ({error.strerror})") from None
 
 
 def without_own_block(lines: Sequence[str], app_id: str) -> list[str]:
@@ -181,11 +200,7 @@ def main(
             args = build_parser().parse_args(argv)
         if args.hosts < 1:
             raise JobsFileError("usage error: --hosts must be at least 1")
-        try:
-            # utf-8-sig: a byte-order mark (Windows editors) would otherwise open the first schedule.
-            jobs_lines = Path(args.path_to_jobs).read_text(encoding="utf-8-sig").splitlines()
-        except OSError as error:
-            raise JobsFileError(f"{args.path_to_jobs}: cannot read the jobs file ({error.strerror})") from None
+        jobs_lines = read_jobs_file(args.path_to_jobs)
         result = generate(
             original.splitlines(),
             jobs_lines,

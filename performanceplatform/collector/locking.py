@@ -29,10 +29,16 @@ log = logging.getLogger(__name__)
 POLL_INTERVAL = 0.1
 
 
-def lock_path(lock_dir: Path, data_group: str, data_type: str, query_identity: str) -> Path:
+def lock_name(data_group: str, data_type: str, query_identity: str) -> str:
+    """The name of a query's lock, readable and unique: `group.type.<digest of the query>`
+    (a lock file's name here, a Redis key's end in the Celery extra)."""
     digest = hashlib.sha256(query_identity.encode("utf-8")).hexdigest()[:12]
     readable = re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{data_group}.{data_type}")
-    return lock_dir / f"{readable}.{digest}.lock"
+    return f"{readable}.{digest}"
+
+
+def lock_path(lock_dir: Path, data_group: str, data_type: str, query_identity: str) -> Path:
+    return lock_dir / f"{lock_name(data_group, data_type, query_identity)}.lock"
 
 
 @contextmanager
