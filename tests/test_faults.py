@@ -63,7 +63,8 @@ def test_backdrop_unreachable_for_the_whole_run(configs, backdrop, pingdom):
 def test_a_400_on_chunk_3_of_5_then_a_rerun_completes_the_data_set_without_duplicates(configs, backdrop, pingdom):
     options = {"chunk-size": 5}  # 24 records: chunks of 5, 5, 5, 5, 4
     backdrop.fail_next(400, body={"messages": ["rejected for the test"]}, path=r"^/data/", after=2)
-    failed = pingdom_run(configs, backdrop, pingdom, options=options)
+    # One chunk at a time: nothing after the refused chunk is sent.
+    failed = pingdom_run(configs, backdrop, pingdom, "--push-concurrency", "1", options=options)
     assert failed.exit_code == 1
     assert landed_ids(backdrop) == DAY_IDS[:10]
     [line] = failed.stderr.strip().splitlines()

@@ -15,7 +15,9 @@ from performanceplatform.collector import __version__
 from performanceplatform.collector.concurrency import (
     CONCURRENCY_VARIABLE,
     DEFAULT_CONCURRENCY,
+    DEFAULT_PUSH_CONCURRENCY,
     GA4_MAX_CONCURRENCY,
+    PUSH_CONCURRENCY_VARIABLE,
     parse_concurrency,
 )
 from performanceplatform.collector.errors import ConfigurationError
@@ -37,6 +39,7 @@ environment:
   DISABLE_COLLECTORS=true          log what would have run, and exit 0
   PP_COLLECTOR_DEPARTMENT_CODES    JSON file of department codes (same as --department-codes)
   PP_COLLECTOR_CONCURRENCY         periods fetched at once in a backfill (same as --concurrency)
+  PP_COLLECTOR_PUSH_CONCURRENCY    chunks on their way to Backdrop at once (same as --push-concurrency)
   PP_COLLECTOR_RETRY_ATTEMPTS, PP_COLLECTOR_RETRY_BASE_DELAY, PP_COLLECTOR_RETRY_MAX_DELAY,
   PP_COLLECTOR_RETRY_MAX_TOTAL_DELAY, PP_COLLECTOR_CONNECT_TIMEOUT, PP_COLLECTOR_READ_TIMEOUT
                                    tune retries and timeouts (seconds)
@@ -109,6 +112,13 @@ def parse_lock_wait(value: str) -> float:
 def parse_concurrency_flag(value: str) -> int:
     try:
         return parse_concurrency(value, source="--concurrency")
+    except ConfigurationError as error:
+        raise argparse.ArgumentTypeError(error.detail) from None
+
+
+def parse_push_concurrency_flag(value: str) -> int:
+    try:
+        return parse_concurrency(value, source="--push-concurrency")
     except ConfigurationError as error:
         raise argparse.ArgumentTypeError(error.detail) from None
 
@@ -187,6 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
         f"allows {GA4_MAX_CONCURRENCY} concurrent requests per property, so GA4 queries use at most "
         f"{GA4_MAX_CONCURRENCY}. Records still reach Backdrop in period order. "
         f"Sets {CONCURRENCY_VARIABLE} for the collector",
+    )
+    parser.add_argument(
+        "--push-concurrency", metavar="N", type=parse_push_concurrency_flag, default=None,
+        help=f"how many chunks of records may be on their way to Backdrop at once (default: "
+        f"{DEFAULT_PUSH_CONCURRENCY}; 1 sends each chunk once the one before it was stored). A chunk "
+        f"repeating an _id of a chunk still on its way waits for it, so Backdrop ends up with what a "
+        f"one-at-a-time push leaves. Same as {PUSH_CONCURRENCY_VARIABLE}",
     )
     parser.add_argument(
         "--check", action="store_true",

@@ -33,7 +33,8 @@ def run(configs, backdrop, query, *flags):
 
 
 def test_records_land_in_chunks(configs, backdrop):
-    result = run(configs, backdrop, static_query(configs, 5, {"chunk-size": 2}))
+    # One chunk at a time, so that the POSTs reach the stand-in in the order they were pushed.
+    result = run(configs, backdrop, static_query(configs, 5, {"chunk-size": 2}), "--push-concurrency", "1")
     assert result.exit_code == 0, result.stderr
     posts = backdrop.requests_to(r"^/data/", "POST")
     assert [len(request.json()) for request in posts] == [2, 2, 1]

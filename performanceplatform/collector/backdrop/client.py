@@ -106,6 +106,7 @@ class DataSet:
         http: HttpClient | None = None,
         stdout: TextIO | None = None,
         request_id: str | None = None,
+        connections: int | None = None,
     ):
         if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
             raise ConfigurationError(
@@ -133,7 +134,8 @@ class DataSet:
                 )
             # Fail before an hour of collecting, not at push time.
             require_secure_transport(self.url, "the Backdrop token")
-            self._http = http or HttpClient(SERVICE, classify=classify_backdrop_response)
+            # A connection for each chunk that may be on its way at once.
+            self._http = http or HttpClient(SERVICE, classify=classify_backdrop_response, pool_size=connections)
 
     @classmethod
     def from_target(
@@ -148,6 +150,7 @@ class DataSet:
             data_type=target.data_type or None,
             http=http,
             stdout=stdout,
+            connections=target.push_concurrency,
         )
 
     @classmethod
