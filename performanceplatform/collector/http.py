@@ -23,7 +23,7 @@ from base64 import b64encode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import certifi
@@ -37,7 +37,7 @@ from performanceplatform.collector.errors import (
     FatalUpstreamError,
     RetryableError,
 )
-from performanceplatform.collector.redaction import redact, register_secret
+from performanceplatform.collector.redaction import register_secret
 from performanceplatform.collector.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -246,6 +246,18 @@ def default_classify(service: str, response: HttpResponse) -> None:
 Classifier = Callable[[str, HttpResponse], None]
 
 
+class Authenticator(Protocol):
+    """What gives a request its `Authorization` header (a bearer token that expires, say)."""
+
+    def authorization(self) -> str:
+        """The header's value, valid now (refreshed first if it had expired)."""
+        ...
+
+    def refresh_after_refusal(self, refused: str) -> bool:
+        """The service answered 401 to `refused`: get a fresh credential. True: send again."""
+        ...
+
+
 class HttpClient:
     """Requests to one service, through the retry policy, with timeouts and a log line each.
 
@@ -298,14 +310,21 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
         body: bytes | None = None,
         auth: tuple[str, str] | None = None,
+        authenticator: Authenticator | None = None,
+        classify: Classifier | None = None,
         sends_credentials: bool = True,
         log_success: bool = True,
     ) -> HttpResponse:
-        """Send one request (retried per the policy) and return its answer once `classify` accepts it.
+        """Send one request (retried per the policy) and return its answer once `classify` (this
+        request's, else the client's) accepts it.
 
-        Every request is logged, except a successful one when `log_success` is off: a caller that
-        logs each of its requests in its own words (Backdrop, a line per chunk) turns it off.
+        An `authenticator` gives each attempt its `Authorization` header, and a 401 one fresh
+        credential: the attempt is sent once more with it (both sends logged) before `classify`
+        reads the answer. Every request is logged, except a successful one when `log_success` is
+        off: a caller that logs each of its requests in its own words (Backdrop, a line per chunk)
+        turns it off.
         """
+        accept = classify or self.classify
         if sends_credentials and url not in self._secure_urls:
             require_secure_transport(url, f"{self.service} credentials")
             if len(self._secure_urls) < MAX_REMEMBERED_URLS:
@@ -315,7 +334,7 @@ class HttpClient:
         full_url = url_with_params(url, params) if params else url
         pool, request_uri = self._pool_for(full_url)
 
-        def attempt() -> HttpResponse:
+        def send(sent_headers: dict[str, str]) -> HttpResponse:
             started = time.monotonic()
             try:
                 raw = pool.urlopen(
@@ -323,7 +342,7 @@ class HttpClient:
                     request_uri,
                     # The same bytes object every attempt: a retry resends the whole body.
                     body=body,
-                    headers=all_headers,
+                    headers=sent_headers,
                     timeout=self._timeout,
                     retries=False,
                     # As requests was told (allow_redirects=False): a 3xx is the service's answer.
@@ -362,10 +381,25 @@ class HttpClient:
                     len(response.content),
                     time.monotonic() - started,
                 )
-            self.classify(self.service, response)
+            return response
+
+        def attempt() -> HttpResponse:
+            if authenticator is None:
+                response = send(all_headers)
+            else:
+                sent_headers = {**all_headers, "Authorization": authenticator.authorization()}
+                response = send(sent_headers)
+                if response.status_code == 401 and authenticator.refresh_after_refusal(sent_headers["Authorization"]):
+                    response = send({**all_headers, "Authorization": authenticator.authorization()})
+            accept(self.service, response)
             return response
 
         return self.retry.call(attempt, description=f"{self.service} {method} {shown_url}")
+
+    def close(self) -> None:
+        """Close the idle keep-alive connections (a request afterwards opens new ones)."""
+        self._pool.clear()
+        self._pools.clear()
 
     def _pool_for(self, url: str) -> tuple[urllib3.HTTPConnectionPool, str]:
         """The connection pool for `url`'s host, and the path and query to ask it for."""
@@ -460,21 +494,13 @@ def json_body(value: Any) -> bytes:
     return json.dumps(value).encode("utf-8")
 
 
-def short_reason(error: BaseException, *, innermost: bool = False, limit: int = MAX_REASON_LENGTH) -> str:
+def short_reason(error: BaseException, *, limit: int = MAX_REASON_LENGTH) -> str:
     """The cause of a transport error in a few words, without the noise of its wrapping.
 
     Starts at `error` and walks down the chain of causes, stopping at the first `OSError` that says
-    what went wrong ("ConnectionRefusedError: Connection refused"). Failing that:
-
-    - by default, for the urllib3 errors (and plain `OSError`s) `HttpClient` catches, whose message
-      is the informative part: `error`'s message, cut at `limit` characters with an ellipsis;
-    - with `innermost`, for an error a library wrapped round `requests`' (google-auth's
-      `TransportError`): the innermost cause's type and message, redacted and cut at `limit`. The
-      walk then follows explicit causes (`raise ... from`) before the implicit context, as such
-      wrappers set them.
-
-    The two modes name the same failure differently (a TLS failure, say), so each caller keeps the
-    wording its messages have always had.
+    what went wrong ("ConnectionRefusedError: Connection refused"). Failing that, for the urllib3
+    errors (and plain `OSError`s) `HttpClient` catches, whose message is the informative part:
+    `error`'s message, cut at `limit` characters with an ellipsis.
     """
     cause: BaseException = error
     if isinstance(cause, OSError) and cause.strerror:
@@ -482,14 +508,12 @@ def short_reason(error: BaseException, *, innermost: bool = False, limit: int = 
     # A set rather than comparing each link with its own parent: a longer cycle must end too.
     seen = {id(cause)}
     while True:
-        inner = (cause.__cause__ or cause.__context__) if innermost else cause.__context__
+        inner = cause.__context__
         if inner is None or id(inner) in seen:
             break
         seen.add(id(inner))
         cause = inner
         if isinstance(cause, OSError) and cause.strerror:
             return f"{type(cause).__name__}: {cause.strerror}"
-    if innermost:
-        return redact(type(cause).__name__ + (f": {cause}" if str(cause) else ""))[:limit]
     reason = str(error)
     return reason if len(reason) < limit else reason[:limit] + "…"

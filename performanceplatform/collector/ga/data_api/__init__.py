@@ -86,7 +86,7 @@ class DataApiSource:
         return active_count(response)
 
     def credentials_problems(self, context: RunContext) -> list[str]:
-        from performanceplatform.collector.ga.google_api import credentials_problems
+        from performanceplatform.collector.ga.google_account import credentials_problems
 
         return credentials_problems(context)
 
