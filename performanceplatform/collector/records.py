@@ -267,8 +267,8 @@ class _Shape:
         id_positions = [dimensions.index(key) for key in py2_dict_order(dimensions)]
         return cls(
             keys=tuple(record),
-            values=_tuple_getter(positions),
-            id_values=_tuple_getter(id_positions),
+            values=tuple_getter(positions),
+            id_values=tuple_getter(id_positions),
             additional_values=tuple(options.additional_fields.values()),
         )
 
@@ -313,8 +313,11 @@ _NOTHING: Any = object()
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
-def _tuple_getter(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
-    # itemgetter gives a bare value for one position and fails for none; the shape needs tuples.
+def tuple_getter(positions: Sequence[int]) -> Callable[[Sequence[Any]], tuple[Any, ...]]:
+    """The values at `positions`, as a tuple, read in C where it can be.
+
+    itemgetter gives a bare value for one position and fails for none; shapes need tuples.
+    """
     if len(positions) > 1:
         return itemgetter(*positions)  # type: ignore[return-value]
     if len(positions) == 1:
