@@ -28,6 +28,8 @@ RECORD_BUILDING = (
     "performanceplatform.collector.ga.rows",
 )
 BACKFILLS = ("performanceplatform.collector.backfill",)
+# HTTP libraries the project does not use itself (the standard library's http.client does it).
+HTTP_LIBRARIES = ("urllib3", "requests")
 
 
 def modules_after(code: str) -> tuple[list[str], str]:
@@ -79,7 +81,7 @@ def test_a_pingdom_run_without_dates_imports_no_dateutil(
 
     assert printed == "EXIT 0"
     assert len(backdrop.records(DATA_GROUP, DATA_TYPE)) == 24
-    assert loaded(modules, (*GOOGLE, *RECORD_BUILDING, "dateutil")) == []
+    assert loaded(modules, (*GOOGLE, *RECORD_BUILDING, *HTTP_LIBRARIES, "dateutil")) == []
 
 
 def test_a_pingdom_run_with_plugins_imports_the_plugins_it_uses(
@@ -125,7 +127,7 @@ def test_a_ga4_realtime_run_builds_no_discovery_client_and_imports_no_record_bui
     # The Data API is asked through the project's HTTP client, google-auth only signing the token
     # request: no discovery-based client, no httplib2, no requests.
     assert "google.auth" in modules
-    assert loaded(modules, (*DISCOVERY_CLIENT, "requests", *RECORD_BUILDING, *BACKFILLS, "dateutil")) == []
+    assert loaded(modules, (*DISCOVERY_CLIENT, *HTTP_LIBRARIES, *RECORD_BUILDING, *BACKFILLS, "dateutil")) == []
 
 
 def test_a_universal_analytics_realtime_run_imports_no_record_builder_or_backfill(ga_collector: GaCollector) -> None:

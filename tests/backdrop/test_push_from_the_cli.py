@@ -124,3 +124,4 @@ def test_the_token_is_not_sent_over_plain_http_to_another_host(configs):
     assert result.exit_code == 2
     assert "refusing to send the Backdrop token over plain http to backdrop.example.org" in result.stderr
 
+
