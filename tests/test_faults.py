@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from freezegun import freeze_time
 
+from performanceplatform.collector.concurrency import DEFAULT_PUSH_CONCURRENCY
 from performanceplatform.collector.standins.google_analytics import GoogleAnalyticsStandIn
 from performanceplatform.collector.standins.google_oauth import GoogleOAuthStandIn
 from tests.support.backdrop import DATA_GROUP, DATA_TYPE, TOKEN
@@ -178,9 +179,9 @@ def test_by_default_chunks_overlap_and_land_what_one_at_a_time_lands(configs, ba
     overlapping = pingdom_run(configs, backdrop, pingdom, options=options)
 
     assert overlapping.exit_code == 0, overlapping.stderr
-    assert "in chunks of 3, up to 4 at once" in overlapping.text_log()
+    assert f"in chunks of 3, up to {DEFAULT_PUSH_CONCURRENCY} at once" in overlapping.text_log()
     assert landed_records(backdrop) == expected and sorted(expected) == DAY_IDS
-    assert backdrop.max_in_flight <= 4
+    assert backdrop.max_in_flight <= DEFAULT_PUSH_CONCURRENCY
 
 
 def test_a_400_with_chunks_overlapping_names_what_landed_and_a_rerun_completes_the_data_set(
