@@ -1,13 +1,14 @@
-"""The Google transport both GA sources speak through: discovery, auth, execute, retry.
+"""The Google transport Universal Analytics (Core Reporting v3) speaks through: discovery, auth,
+execute, retry. (The GA4 Data API is plain JSON over the project's `HttpClient`: `data_api.client`.)
 
 A Google API service is built from the discovery document google-api-python-client ships (no
 discovery request at run time), over an httplib2 connection with a timeout, authorised by
-google-auth credentials (`auth`); every request goes through the project's one retry policy
-(`execute`), Google's errors become the project's (`google_errors`), and each is logged on one
-line (status, bytes, duration).
+google-auth credentials (`auth`, refreshed as `bearer` says); every request goes through the
+project's one retry policy (`execute`), Google's errors become the project's (`google_errors`), and
+each is logged on one line (status, bytes, duration).
 
-An optional `API_ROOT` in the credentials file replaces Google's root URL, so tests and the demo
-can point the collector at stand-ins.
+An optional `API_ROOT` in the credentials file replaces Google's root URL (`google_account`), so
+tests and the demo can point the collector at stand-ins.
 
 A backfill's worker threads share one client. httplib2's `Http` is not thread-safe, so each thread
 gets a service (and connection) of its own (`ServicePerThread`), all built from the discovery

@@ -5,7 +5,8 @@ through the UA → GA4 table (`names`, checked against `schema`), filters (`filt
 `maxResults` (`query`); `runReport` answers are read page by page into the one GA row shape
 (`pages`), so the records are the v3 collectors': the same field names, `_timestamp`, `timeSpan`
 and `_id`s. Realtime queries go to `runRealtimeReport` (`realtime`). `client` speaks
-`analyticsdata` v1beta through the shared Google transport. `DATA_API` is the `GaSource`.
+`analyticsdata` v1beta as plain JSON through the project's `HttpClient`. `DATA_API` is the
+`GaSource`.
 
 Only the query modules are imported to check a query or ask for a realtime count; the pages
 (and the record builder behind the row shape) when a report is read, and the client (and Google's
