@@ -366,9 +366,10 @@ def test_a_signal_stops_a_concurrent_backfill_at_once_saying_what_landed(
         query=query, backdrop=ga4_collector.configs.backdrop(f"{ga4_collector.backdrop.url}/data"),
         credentials=ga4_collector.credentials_path, token=ga4_collector.configs.token(TOKEN),
     )
+    # Periods fetched four at a time, chunks pushed one at a time: at most one chunk is in doubt.
     process = subprocess.Popen(
         [sys.executable, "-m", "performanceplatform.collector", *argv, "-s", "2024-01-01", "-e", "2024-12-31",
-         "--concurrency", "4"],
+         "--concurrency", "4", "--push-concurrency", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )

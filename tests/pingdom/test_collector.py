@@ -380,10 +380,11 @@ def test_dry_run_prints_the_json_and_sends_nothing(configs, backdrop, pingdom) -
 
 
 def test_additional_fields_and_chunk_size_apply(configs, backdrop, pingdom) -> None:
+    # One chunk at a time, so that the POSTs reach the stand-in in the order they were pushed.
     result = run_pingdom(
         configs, backdrop, pingdom.credentials(),
         options={"additionalFields": {"department": "dvla", "check": "overridden?"}, "chunk-size": 4},
-        args=("-s", "2013-06-15T00:00", "-e", "2013-06-15T10:00"),
+        args=("-s", "2013-06-15T00:00", "-e", "2013-06-15T10:00", "--push-concurrency", "1"),
     )
     assert result.exit_code == 0, result.stderr
     assert [len(body) for body in pushed_bodies(backdrop)] == [4, 4, 2]
