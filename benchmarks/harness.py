@@ -67,13 +67,15 @@ class StandIns:
     def upstream(self) -> tuple[StandIn, ...]:
         return (self.oauth, self.ga4, self.pingdom)
 
-    def reset(self, *, ga4_latency: float = 0.0) -> None:
-        """Forget every request, and what Backdrop holds; set the GA4 latency."""
+    def reset(self, *, ga4_latency: float = 0.0, backdrop_latency: float = 0.0) -> None:
+        """Forget every request, and what Backdrop holds; set the GA4 and Backdrop latencies."""
         for stand_in in (*self.upstream, self.backdrop):
             with stand_in._lock:
                 stand_in.requests.clear()
         self.backdrop.reset()
         self.backdrop.add_data_set(DATA_GROUP, DATA_TYPE, TOKEN)
+        self.backdrop.latency = backdrop_latency
+        self.backdrop.max_in_flight = 0
         self.ga4.latency = ga4_latency
         self.ga4.max_in_flight = 0
 
@@ -126,9 +128,21 @@ def timed(
     )
 
 
+def byte_compile_the_project() -> None:
+    """Compile the project's modules once, as installing a wheel does: an editable install run with
+    PYTHONDONTWRITEBYTECODE set would otherwise compile them from source in every timed process."""
+    import compileall
+
+    import performanceplatform
+
+    for directory in performanceplatform.__path__:
+        compileall.compile_dir(directory, quiet=1)
+
+
 @contextmanager
 def stand_ins() -> Iterator[StandIns]:
     """Every stand-in running, with a service account, a property, a Pingdom check and the files."""
+    byte_compile_the_project()
     with tempfile.TemporaryDirectory(prefix="pp-collector-bench-") as directory:
         workdir = Path(directory)
         oauth = GoogleOAuthStandIn()

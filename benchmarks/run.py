@@ -1,4 +1,4 @@
-"""`make bench`: every benchmark of issue 8 against the stand-ins, printed as one table.
+"""`make bench`: every benchmark (issues 8 and 16) against the stand-ins, printed as one table.
 
 `python -m benchmarks.run [--quick]`; `--quick` shrinks every size (a smoke run: its figures are
 not the ones the targets are about).
@@ -11,13 +11,20 @@ import platform
 import sys
 import time
 
-from benchmarks.cases import Row, backfill_wall_time, start_up, throughput_and_memory
+from benchmarks.cases import (
+    Row,
+    backfill_wall_time,
+    overlapping_pushes,
+    realtime_run,
+    start_up,
+    throughput_and_memory,
+)
 from benchmarks.harness import stand_ins
 
-FULL = {"latency": 0.1, "days": 365, "rows_per_day": 1000, "big_days": 1000, "small_days": 10, "page": 500,
-        "page_latency": 0.002, "repeats": 5}
-QUICK = {"latency": 0.02, "days": 60, "rows_per_day": 200, "big_days": 100, "small_days": 10, "page": 100,
-         "page_latency": 0.0, "repeats": 2}
+FULL = {"latency": 0.1, "days": 365, "short_days": 90, "rows_per_day": 1000, "big_days": 1000, "small_days": 10,
+        "page": 500, "page_latency": 0.002, "backdrop_latency": 0.02, "repeats": 7}
+QUICK = {"latency": 0.02, "days": 60, "short_days": 20, "rows_per_day": 200, "big_days": 100, "small_days": 10,
+         "page": 100, "page_latency": 0.0, "backdrop_latency": 0.005, "repeats": 2}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,12 +34,19 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     rows: list[Row] = []
     with stand_ins() as running:
-        rows += backfill_wall_time(running, latency=sizes["latency"], days=sizes["days"])
+        rows += backfill_wall_time(
+            running, latency=sizes["latency"], days=sizes["days"], short_days=sizes["short_days"]
+        )
         rows += throughput_and_memory(
             running, rows_per_day=sizes["rows_per_day"], big_days=sizes["big_days"],
             small_days=sizes["small_days"], page=sizes["page"], latency=sizes["page_latency"],
         )
         rows += start_up(running, repeats=sizes["repeats"])
+        rows += realtime_run(running, repeats=sizes["repeats"])
+        rows += overlapping_pushes(
+            running, rows_per_day=sizes["rows_per_day"], days=sizes["big_days"], page=sizes["page"],
+            latency=sizes["page_latency"], backdrop_latency=sizes["backdrop_latency"],
+        )
     print(table(rows))
     print(f"\n{platform.python_implementation()} {platform.python_version()} on {platform.machine()}, "
           f"{_cpus()} CPUs; benchmarks took {time.monotonic() - started:.0f} s")

@@ -64,14 +64,18 @@ def sequential_then_concurrent(
     run: Callable[..., CliResult], backdrop: BackdropStandIn, *upstream: StandIn,
     concurrency: int = 4, faults: Callable[[], None] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Run once with --concurrency 1 and once with `concurrency` (after `faults`); what each pushed."""
-    first = run("--concurrency", "1")
+    """Run once with --concurrency 1 and once with `concurrency` (after `faults`); what each pushed.
+
+    Both push one chunk at a time, so that the order Backdrop receives records in is the order they
+    were pushed (overlapping pushes are compared in tests/backdrop/test_overlapping_pushes.py).
+    """
+    first = run("--concurrency", "1", "--push-concurrency", "1")
     assert first.exit_code == 0, first.stderr
     one_at_a_time = pushed(backdrop)
     forget_requests(backdrop, *upstream)
     if faults is not None:
         faults()
-    second = run("--concurrency", str(concurrency))
+    second = run("--concurrency", str(concurrency), "--push-concurrency", "1")
     assert second.exit_code == 0, second.stderr
     return one_at_a_time, pushed(backdrop)
 
@@ -256,7 +260,9 @@ def test_a_failing_period_fails_the_run_with_its_error_and_what_landed(
     # which 7 full chunks (49 records) were sent; the 50th waited for a chunk that never filled.
     api = ga4_collector.api
     api.auto_rows = 5
-    expected = ga4_collector.run("ga", GA4_DAILY, {"chunk-size": 7}, *JANUARY, "--concurrency", "1")
+    # One chunk at a time in both runs, so that Backdrop receives the records in the order pushed.
+    expected = ga4_collector.run("ga", GA4_DAILY, {"chunk-size": 7}, *JANUARY, "--concurrency", "1",
+                                 "--push-concurrency", "1")
     assert expected.exit_code == 0, expected.stderr
     all_records = pushed(ga4_collector.backdrop)
     ga4_collector.backdrop.reset()
@@ -265,7 +271,8 @@ def test_a_failing_period_fails_the_run_with_its_error_and_what_landed(
     api.fail_next_with(403, "User does not have sufficient permissions for this property.", times=100,
                        when=ga4_period("2024-01-11"))
 
-    result = ga4_collector.run("ga", GA4_DAILY, {"chunk-size": 7}, *JANUARY, "--concurrency", concurrency)
+    result = ga4_collector.run("ga", GA4_DAILY, {"chunk-size": 7}, *JANUARY, "--concurrency", concurrency,
+                               "--push-concurrency", "1")
 
     assert result.exit_code == 1
     assert result.stderr.strip() == (
@@ -360,9 +367,10 @@ def test_a_signal_stops_a_concurrent_backfill_at_once_saying_what_landed(
         query=query, backdrop=ga4_collector.configs.backdrop(f"{ga4_collector.backdrop.url}/data"),
         credentials=ga4_collector.credentials_path, token=ga4_collector.configs.token(TOKEN),
     )
+    # Periods fetched four at a time, chunks pushed one at a time: at most one chunk is in doubt.
     process = subprocess.Popen(
         [sys.executable, "-m", "performanceplatform.collector", *argv, "-s", "2024-01-01", "-e", "2024-12-31",
-         "--concurrency", "4"],
+         "--concurrency", "4", "--push-concurrency", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
     )

@@ -12,7 +12,9 @@
   gapy rows build one by one, errors included; googleapiclient answers decoded by orjson
   (`ga.google_api.OrjsonModel`) read as the library reads them;
 - GA numbers: the digits-only shortcut reads what `int` reads; a GA4 fraction scaled to UA's
-  percentage as an exact decimal is the number the text of that decimal would have read as.
+  percentage as an exact decimal is the number the text of that decimal would have read as;
+- GA4 pages: the quick read of a page in GA4's usual shape reads each value as the general code
+  does (its text, read once), and anything else falls to the general code.
 """
 
 from __future__ import annotations
@@ -33,8 +35,10 @@ from performanceplatform.collector.backdrop.encoding import encode_records, enco
 from performanceplatform.collector.backdrop_validation import find_problems, record_problem
 from performanceplatform.collector.errors import CollectorError
 from performanceplatform.collector.ga.data_api.names import METRIC, Field
-from performanceplatform.collector.ga.data_api.pages import scaled_number
+from performanceplatform.collector.ga.data_api.pages import page_from_response, scaled_number
+from performanceplatform.collector.ga.data_api.query import DateRange, ReportQuery
 from performanceplatform.collector.ga.google_api import OrjsonModel
+from performanceplatform.collector.ga.query import GaQuery
 from performanceplatform.collector.ga.rows import GaRows, ga_number, record_rows
 from performanceplatform.collector.records import (
     Row,
@@ -353,3 +357,55 @@ def test_a_scaled_ga4_value_is_what_its_scaled_text_would_read_as(text: str) -> 
         return "ok", (type(value), repr(value))
 
     assert number(lambda: scaled_number(BOUNCE_RATE, text)) == number(through_text)
+
+
+# GA4 pages ----------------------------------------------------------------------------------------
+
+GA4_QUERY = ReportQuery.of(
+    GaQuery.from_config({"id": "properties/1", "metrics": ["sessions", "users"], "dimensions": ["date", "browser"]},
+                        source="q"),
+    source="q",
+)
+GA4_RANGE = DateRange(date(2024, 1, 1), date(2024, 1, 1))
+CELL_VALUES = st.one_of(
+    st.text(alphabet="0123456789", min_size=1, max_size=12),
+    st.sampled_from(["1.5", "1e3", "-3", " 7", "٣", "²", "abc", "", "20240101"]),
+    st.integers(-5, 5),
+    st.none(),
+)
+
+
+@st.composite
+def ga4_rows(draw: st.DrawFn) -> list[Any]:
+    def cell() -> dict[str, Any]:
+        # GA4 leaves out an empty value; a row of anything else is read as the general code reads it.
+        return {} if draw(st.booleans()) and draw(st.booleans()) and draw(st.booleans()) else {"value": draw(
+            st.text(alphabet="0123456789", min_size=1, max_size=6) if draw(st.booleans()) else CELL_VALUES)}
+
+    return [{"dimensionValues": [cell() for _ in range(2)], "metricValues": [cell() for _ in range(2)]}
+            for _ in range(draw(st.integers(0, 6)))]
+
+
+def ga4_page(rows: list[Any]) -> dict[str, Any]:
+    return {"dimensionHeaders": [{"name": "date"}, {"name": "browser"}],
+            "metricHeaders": [{"name": "sessions"}, {"name": "totalUsers"}], "rows": rows}
+
+
+@given(ga4_rows())
+def test_a_ga4_page_is_read_as_each_value_read_once_from_its_text(rows: list[Any]) -> None:
+    # The rule the general code applies to every page: each value as text (str() of what JSON
+    # gave, "" when left out), metrics read as the original read metric text.
+    def by_the_rule() -> list[Any]:
+        return [(GA4_RANGE.start, GA4_RANGE.end, [str(cell.get("value", "")) for cell in row["dimensionValues"]],
+                 [ga_number(str(cell.get("value", ""))) for cell in row["metricValues"]]) for row in rows]
+
+    def read() -> list[Any]:
+        return page_from_response(ga4_page(rows), GA4_QUERY, [GA4_RANGE]).values
+
+    def typed(function: Any) -> tuple[str, Any]:
+        try:
+            return "ok", [(*values[:3], [(type(n), n) for n in values[3]]) for values in function()]
+        except CollectorError as error:
+            return "error", str(error)
+
+    assert typed(read) == typed(by_the_rule)

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from freezegun import freeze_time
 
+from performanceplatform.collector.concurrency import DEFAULT_PUSH_CONCURRENCY
 from performanceplatform.collector.standins.google_analytics import GoogleAnalyticsStandIn
 from performanceplatform.collector.standins.google_oauth import GoogleOAuthStandIn
 from tests.support.backdrop import DATA_GROUP, DATA_TYPE, TOKEN
@@ -63,7 +66,8 @@ def test_backdrop_unreachable_for_the_whole_run(configs, backdrop, pingdom):
 def test_a_400_on_chunk_3_of_5_then_a_rerun_completes_the_data_set_without_duplicates(configs, backdrop, pingdom):
     options = {"chunk-size": 5}  # 24 records: chunks of 5, 5, 5, 5, 4
     backdrop.fail_next(400, body={"messages": ["rejected for the test"]}, path=r"^/data/", after=2)
-    failed = pingdom_run(configs, backdrop, pingdom, options=options)
+    # One chunk at a time: nothing after the refused chunk is sent.
+    failed = pingdom_run(configs, backdrop, pingdom, "--push-concurrency", "1", options=options)
     assert failed.exit_code == 1
     assert landed_ids(backdrop) == DAY_IDS[:10]
     [line] = failed.stderr.strip().splitlines()
@@ -154,3 +158,75 @@ def test_two_runs_refreshing_one_storage_file_at_once(configs, backdrop, tmp_pat
         assert oct(files.storage_path.stat().st_mode & 0o777) == "0o600"
     landed = sorted((r["job"], r["browser"], r["visits"]) for r in backdrop.records(DATA_GROUP, DATA_TYPE))
     assert landed == [("first", "Chrome", 12), ("second", "Chrome", 12)]
+
+
+# Chunks on their way at once ----------------------------------------------------------------------
+
+
+def landed_records(backdrop) -> dict[str, dict]:
+    return {record["_id"]: {k: v for k, v in record.items() if k != "_updated_at"}
+            for record in backdrop.records(DATA_GROUP, DATA_TYPE)}
+
+
+def test_by_default_chunks_overlap_and_land_what_one_at_a_time_lands(configs, backdrop, pingdom):
+    options = {"chunk-size": 3}  # 24 records: 8 chunks
+    one_at_a_time = pingdom_run(configs, backdrop, pingdom, "--push-concurrency", "1", options=options)
+    assert one_at_a_time.exit_code == 0, one_at_a_time.stderr
+    expected = landed_records(backdrop)
+    backdrop.reset()
+    backdrop.add_data_set(DATA_GROUP, DATA_TYPE, TOKEN)
+
+    overlapping = pingdom_run(configs, backdrop, pingdom, options=options)
+
+    assert overlapping.exit_code == 0, overlapping.stderr
+    assert f"in chunks of 3, up to {DEFAULT_PUSH_CONCURRENCY} at once" in overlapping.text_log()
+    assert landed_records(backdrop) == expected and sorted(expected) == DAY_IDS
+    assert backdrop.max_in_flight <= DEFAULT_PUSH_CONCURRENCY
+
+
+def test_a_400_with_chunks_overlapping_names_what_landed_and_a_rerun_completes_the_data_set(
+    configs, backdrop, pingdom
+):
+    options = {"chunk-size": 5}  # 24 records: chunks of 5, 5, 5, 5, 4
+    backdrop.fail_next(400, body={"messages": ["rejected for the test"]}, path=r"^/data/", after=2)
+    failed = pingdom_run(configs, backdrop, pingdom, options=options)
+    assert failed.exit_code == 1
+    [line] = failed.stderr.strip().splitlines()
+    # Which chunk failed depends on the order the POSTs reached the stand-in; whatever it was, the
+    # line says where a re-run starts, and every record before that point is in Backdrop.
+    named = re.search(r"A re-run from record (\d+) completes the data set", line) or re.search(
+        r"failed at chunk \d+ \(records (\d+)-", line  # nothing after the failed chunk was sent
+    )
+    assert named is not None, line
+    resume = int(named.group(1))
+    assert set(DAY_IDS[:resume]) <= set(landed_ids(backdrop))
+
+    rerun = pingdom_run(configs, backdrop, pingdom, options=options)
+    assert rerun.exit_code == 0, rerun.stderr
+    assert landed_ids(backdrop) == DAY_IDS
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "four", "2.5"])
+def test_a_push_concurrency_that_is_not_a_whole_number_of_at_least_1_is_a_usage_error(configs, value):
+    query = configs.query(PINGDOM, {"name": "x"})
+    result = run_cli([*configs.args(query=query, backdrop=configs.backdrop("http://127.0.0.1:9/data")),
+                      "--push-concurrency", value])
+    assert result.exit_code == 2
+    assert f"argument --push-concurrency: expected a whole number of at least 1, got {value!r}" in result.stderr
+
+
+def test_the_push_concurrency_can_come_from_the_environment(configs, backdrop, pingdom, monkeypatch):
+    monkeypatch.setenv("PP_COLLECTOR_PUSH_CONCURRENCY", "2")
+    result = pingdom_run(configs, backdrop, pingdom, options={"chunk-size": 5})
+    assert result.exit_code == 0, result.stderr
+    assert "in chunks of 5, up to 2 at once" in result.text_log()
+    # The flag wins over the environment.
+    sequential = pingdom_run(configs, backdrop, pingdom, "--push-concurrency", "1", options={"chunk-size": 5})
+    assert "in chunks of 5 (" in sequential.text_log()
+    monkeypatch.setenv("PP_COLLECTOR_PUSH_CONCURRENCY", "many")
+    refused = pingdom_run(configs, backdrop, pingdom)
+    assert refused.exit_code == 2
+    assert refused.stderr.strip() == (
+        "pp-collector: error: environment variable PP_COLLECTOR_PUSH_CONCURRENCY: expected a whole number of "
+        "at least 1, got 'many'"
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import logging
 
 import pytest
@@ -26,6 +28,11 @@ class Echo(StandIn):
     @route("GET", r"/things/(?P<name>\w+)")
     def thing(self, request: RecordedRequest, name: str) -> Response:
         return Response(200, {"name": name})
+
+    @route("GET", r"/gzipped/(?P<name>\w+)")
+    def gzipped(self, request: RecordedRequest, name: str) -> Response:
+        return Response(200, gzip.compress(json.dumps({"name": name}).encode()),
+                        {"Content-Encoding": "gzip", "Content-Type": "application/json"})
 
 
 @pytest.fixture
@@ -53,6 +60,15 @@ def test_a_slow_server_times_out_and_is_retried(echo):
     fast = client(timeouts=Timeouts(connect=1, read=0.2))
     assert fast.get_json(f"{echo.url}/things/b") == {"name": "b"}
     assert len(echo.requests) == 2
+
+
+def test_a_gzipped_answer_is_decoded(echo):
+    http = client()
+    assert http.get_json(f"{echo.url}/gzipped/g") == {"name": "g"}
+    assert echo.requests[0].header("Accept-Encoding") == "gzip, deflate"
+    # The next request goes out on the connection kept alive, and reads as well.
+    assert http.get_json(f"{echo.url}/things/h") == {"name": "h"}
+    http.close()
 
 
 def test_client_errors_fail_at_once_with_the_servers_message(echo):

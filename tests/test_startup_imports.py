@@ -18,6 +18,8 @@ from tests.support.cli import REPO_ROOT, ConfigFiles
 from tests.support.google import GA4_PROPERTY, Ga4Collector, GaCollector
 
 GOOGLE = ("google", "googleapiclient", "google_auth_httplib2", "httplib2", "oauth2client", "uritemplate")
+# What a Google API client built from a discovery document brings (Universal Analytics' only).
+DISCOVERY_CLIENT = ("googleapiclient", "google_auth_httplib2", "httplib2", "uritemplate", "pyparsing")
 # What only GA rows, mappings and plugins need.
 RECORD_BUILDING = (
     "performanceplatform.collector.records",
@@ -26,6 +28,8 @@ RECORD_BUILDING = (
     "performanceplatform.collector.ga.rows",
 )
 BACKFILLS = ("performanceplatform.collector.backfill",)
+# HTTP libraries the project does not use itself (the standard library's http.client does it).
+HTTP_LIBRARIES = ("urllib3", "requests")
 
 
 def modules_after(code: str) -> tuple[list[str], str]:
@@ -77,7 +81,7 @@ def test_a_pingdom_run_without_dates_imports_no_dateutil(
 
     assert printed == "EXIT 0"
     assert len(backdrop.records(DATA_GROUP, DATA_TYPE)) == 24
-    assert loaded(modules, (*GOOGLE, *RECORD_BUILDING, "dateutil")) == []
+    assert loaded(modules, (*GOOGLE, *RECORD_BUILDING, *HTTP_LIBRARIES, "dateutil")) == []
 
 
 def test_a_pingdom_run_with_plugins_imports_the_plugins_it_uses(
@@ -104,7 +108,7 @@ def test_importing_the_realtime_path_loads_no_google_no_record_builder_and_no_ba
     assert loaded(modules, (*GOOGLE, *RECORD_BUILDING, *BACKFILLS, "dateutil")) == []
 
 
-def test_a_ga4_realtime_run_imports_the_google_client_but_no_record_builder_or_backfill(
+def test_a_ga4_realtime_run_builds_no_discovery_client_and_imports_no_record_builder_or_backfill(
     ga4_collector: Ga4Collector,
 ) -> None:
     ga4_collector.api.realtime_rows = [{"activeUsers": "42"}]
@@ -120,8 +124,10 @@ def test_a_ga4_realtime_run_imports_the_google_client_but_no_record_builder_or_b
     assert printed == "EXIT 0"
     records: list[dict[str, Any]] = ga4_collector.records()
     assert [record["unique_visitors"] for record in records] == [42]
-    assert "googleapiclient.discovery" in modules
-    assert loaded(modules, (*RECORD_BUILDING, *BACKFILLS, "dateutil")) == []
+    # The Data API is asked through the project's HTTP client, google-auth only signing the token
+    # request: no discovery-based client, no httplib2, no requests.
+    assert "google.auth" in modules
+    assert loaded(modules, (*DISCOVERY_CLIENT, *HTTP_LIBRARIES, *RECORD_BUILDING, *BACKFILLS, "dateutil")) == []
 
 
 def test_a_universal_analytics_realtime_run_imports_no_record_builder_or_backfill(ga_collector: GaCollector) -> None:

@@ -15,7 +15,9 @@ from performanceplatform.collector import __version__
 from performanceplatform.collector.concurrency import (
     CONCURRENCY_VARIABLE,
     DEFAULT_CONCURRENCY,
+    DEFAULT_PUSH_CONCURRENCY,
     GA4_MAX_CONCURRENCY,
+    PUSH_CONCURRENCY_VARIABLE,
     parse_concurrency,
 )
 from performanceplatform.collector.errors import ConfigurationError
@@ -38,6 +40,7 @@ environment:
   PP_COLLECTOR_DEPARTMENT_CODES    JSON file of department codes (same as --department-codes)
   PP_COLLECTOR_CONCURRENCY         periods fetched at once in a backfill (same as --concurrency)
   PP_COLLECTOR_GA4_MAP             the GA4 migration file (same as --ga4-map)
+  PP_COLLECTOR_PUSH_CONCURRENCY    chunks on their way to Backdrop at once (same as --push-concurrency)
   PP_COLLECTOR_RETRY_ATTEMPTS, PP_COLLECTOR_RETRY_BASE_DELAY, PP_COLLECTOR_RETRY_MAX_DELAY,
   PP_COLLECTOR_RETRY_MAX_TOTAL_DELAY, PP_COLLECTOR_CONNECT_TIMEOUT, PP_COLLECTOR_READ_TIMEOUT
                                    tune retries and timeouts (seconds)
@@ -110,6 +113,13 @@ def parse_lock_wait(value: str) -> float:
 def parse_concurrency_flag(value: str) -> int:
     try:
         return parse_concurrency(value, source="--concurrency")
+    except ConfigurationError as error:
+        raise argparse.ArgumentTypeError(error.detail) from None
+
+
+def parse_push_concurrency_flag(value: str) -> int:
+    try:
+        return parse_concurrency(value, source="--push-concurrency")
     except ConfigurationError as error:
         raise argparse.ArgumentTypeError(error.detail) from None
 
@@ -194,6 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the GA4 migration file: the GA4 property each Universal Analytics view became, goals as "
         "key events, event fields, accepted approximations (README: Moving from Universal Analytics). "
         "A query whose view it maps is asked of GA4. Default: PP_COLLECTOR_GA4_MAP",
+    )
+    parser.add_argument(
+        "--push-concurrency", metavar="N", type=parse_push_concurrency_flag, default=None,
+        help=f"how many chunks of records may be on their way to Backdrop at once (default: "
+        f"{DEFAULT_PUSH_CONCURRENCY}; 1 sends each chunk once the one before it was stored). A chunk "
+        f"repeating an _id of a chunk still on its way waits for it, so Backdrop ends up with what a "
+        f"one-at-a-time push leaves. Same as {PUSH_CONCURRENCY_VARIABLE}",
     )
     parser.add_argument(
         "--check", action="store_true",

@@ -368,7 +368,7 @@ def _chunk_valid_at_a_glance(records: list[Any]) -> bool:
     records of one shape pass here at a fraction of the per-record glance's cost."""
     if set(map(type, records)) != {dict}:
         return False
-    key_sets = {tuple(record) for record in records}
+    key_sets = set(map(tuple, records))
     for keys in key_sets:
         if keys not in _GOOD_KEY_SETS:
             if len(_GOOD_KEY_SETS) >= _MAX_PLAIN_KEYS or not _good_key_set(keys):
@@ -377,15 +377,20 @@ def _chunk_valid_at_a_glance(records: list[Any]) -> bool:
     values = list(chain.from_iterable(map(dict.values, records)))
     # Records of one set of keys (the usual chunk) have their values in the same order: each key's
     # column is a slice, mostly of one type, checked in C.
-    width = len(next(iter(key_sets))) if len(key_sets) == 1 else 0
-    for column in [values[start::width] for start in range(width)] if width else [values]:
+    keys = next(iter(key_sets)) if len(key_sets) == 1 else ()
+    width = len(keys)
+    columns = [values[start::width] for start in range(width)] if width else [values]
+    for column in columns:
         types = set(map(type, column))
         if not types <= _GLANCE_VALUE_TYPES or not _numbers_fit(column, types):
             return False
-    timestamps = list(map(_TIMESTAMP, records))
+    timestamps = columns[keys.index("_timestamp")] if width else list(map(_TIMESTAMP, records))
     if set(map(type, timestamps)) != {dt.datetime} or not _SIMPLE_ZONE_IDS.issuperset(map(id, map(_ZONE, timestamps))):
         return False  # strings (their form decides), dates, or offsets to look at
-    ids = [record["_id"] for record in records if "_id" in record]
+    if width:
+        ids = columns[keys.index("_id")] if "_id" in keys else []
+    else:
+        ids = [record["_id"] for record in records if "_id" in record]
     # Whitespace in one of the ids is whitespace in them all run together.
     return set(map(type, ids)) <= {str} and all(ids) and not _WHITESPACE.search("".join(ids))
 

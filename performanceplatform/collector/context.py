@@ -6,9 +6,10 @@ same loader (`load_context` raises the first problem; `check_context` collects t
 both find the same problems in the same words. Collectors read their settings from the context
 they are given: nothing travels through the environment or module globals.
 
-What the environment may set (`PP_COLLECTOR_CONCURRENCY`, `PP_COLLECTOR_DEPARTMENT_CODES`,
-`PP_COLLECTOR_GA4_MAP`) is read here, once, and a flag given on the command line wins over it.
-The GA4 migration file is read with the query's own `options.ga4` over it (`ga4_map`).
+What the environment may set (`PP_COLLECTOR_CONCURRENCY`, `PP_COLLECTOR_PUSH_CONCURRENCY`,
+`PP_COLLECTOR_DEPARTMENT_CODES`, `PP_COLLECTOR_GA4_MAP`) is read here, once, and a flag given on
+the command line wins over it. The GA4 migration file is read with the query's own `options.ga4`
+over it (`ga4_map`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from performanceplatform.collector import config as config_files
 from performanceplatform.collector.concurrency import (
     CONCURRENCY_VARIABLE,
     DEFAULT_CONCURRENCY,
+    DEFAULT_PUSH_CONCURRENCY,
+    PUSH_CONCURRENCY_VARIABLE,
     parse_concurrency,
 )
 from performanceplatform.collector.departments import ENV_VAR as DEPARTMENT_CODES_VARIABLE
@@ -43,13 +46,15 @@ DATA_SET_CONFIG_SOURCE = "Backdrop data set config"
 
 @dataclass(frozen=True)
 class DataSetTarget:
-    """The Backdrop data set a run writes to, and how."""
+    """The Backdrop data set a run writes to, and how: `push_concurrency` chunks on their way at once
+    (1: one after another)."""
 
     url: str
     token: str | None = field(repr=False)
     data_group: str
     data_type: str
     dry_run: bool = False
+    push_concurrency: int = 1
 
     @property
     def name(self) -> str:
@@ -218,6 +223,7 @@ class _Loader:
         departments = self.step(self._department_codes)
         concurrency = self.step(self._concurrency)
         ga4_map = self._ga4_map()
+        push_concurrency = self.step(self._push_concurrency)
         query = self.step(lambda: self._query(backdrop))
         if query is None:
             return None
@@ -232,7 +238,8 @@ class _Loader:
         else:
             options = parse_options(query.options, source=query.source, departments=departments)
         if options is None or (
-            not self.collect_problems and None in (backdrop, token, credentials, concurrency, ga4_map)
+            not self.collect_problems
+            and None in (backdrop, token, credentials, concurrency, push_concurrency, ga4_map)
         ):
             return None
         # `--check` goes on to the collector's own checks with what could be loaded: a file that
@@ -249,6 +256,7 @@ class _Loader:
                 data_group=query.data_group,
                 data_type=query.data_type,
                 dry_run=bool(getattr(args, "dry_run", False)),
+                push_concurrency=push_concurrency or DEFAULT_PUSH_CONCURRENCY,
             ),
             start_at=args.start_at,
             end_at=args.end_at,
@@ -303,6 +311,9 @@ class _Loader:
     def _concurrency(self) -> int:
         return concurrency_from(getattr(self.args, "concurrency", None), self.environ)
 
+    def _push_concurrency(self) -> int:
+        return push_concurrency_from(getattr(self.args, "push_concurrency", None), self.environ)
+
 
 def department_codes_from(flag: str | None, environ: Mapping[str, str]) -> Mapping[str, str]:
     """The department table `--department-codes` names, else `PP_COLLECTOR_DEPARTMENT_CODES`; none without."""
@@ -318,6 +329,16 @@ def concurrency_from(flag: int | None, environ: Mapping[str, str]) -> int:
     if not raw.strip():
         return DEFAULT_CONCURRENCY
     return parse_concurrency(raw, source=f"environment variable {CONCURRENCY_VARIABLE}")
+
+
+def push_concurrency_from(flag: int | None, environ: Mapping[str, str]) -> int:
+    """`--push-concurrency`, else `PP_COLLECTOR_PUSH_CONCURRENCY`, else the default."""
+    if flag is not None:
+        return int(flag)
+    raw = environ.get(PUSH_CONCURRENCY_VARIABLE, "")
+    if not raw.strip():
+        return DEFAULT_PUSH_CONCURRENCY
+    return parse_concurrency(raw, source=f"environment variable {PUSH_CONCURRENCY_VARIABLE}")
 
 
 def _private_copy(value: Mapping[str, Any] | None) -> Mapping[str, Any]:

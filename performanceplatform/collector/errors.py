@@ -86,7 +86,11 @@ class FatalUpstreamError(UpstreamError):
 
 
 class PushError(CollectorError):
-    """A push to Backdrop failed part-way: says which chunks landed and which did not."""
+    """A push to Backdrop failed part-way: says which chunks landed and which did not.
+
+    `resume_from` is the first record (counted from 0) that is not known to be in Backdrop: every
+    record before it was stored, so a re-run that sends it and what follows completes the data set.
+    """
 
     def __init__(
         self,
@@ -96,11 +100,13 @@ class PushError(CollectorError):
         records_sent: int,
         failed_chunk: int | None,
         cause: CollectorError | None = None,
+        resume_from: int = 0,
     ):
         self.chunks_sent = chunks_sent
         self.records_sent = records_sent
         self.failed_chunk = failed_chunk
         self.cause = cause
+        self.resume_from = resume_from
         super().__init__(message)
 
 

@@ -2,12 +2,14 @@
 
 One `HttpClient` per service. Each request: refuses to send credentials over plain http to anything
 but a loopback address, has connect and read timeouts, logs what it did (status, bytes, duration),
-and goes through the project's one retry policy. The transport is a `urllib3.PoolManager` of the
-client's own, which is thread-safe, so a backfill's worker threads share one client and its
-keep-alive connections; it costs a third of the client CPU a `requests.Session` did per request,
-which a push of a million records (10,000 POSTs) notices. Responses are read in full into an
-`HttpResponse`. Whether a response is a success, worth retrying or fatal is decided by a `classify`
-function, which a service can replace to read its own error body or rate-limit headers.
+and goes through the project's one retry policy. The transport is the client's own keep-alive
+connections over the standard library's `http.client` (`connections`), which are thread-safe, so
+a backfill's worker threads share one client and its connections; it costs less client CPU a
+request than urllib3 did (a third of what a `requests.Session` did), which a push of a million
+records (10,000 POSTs) notices, and a fraction of urllib3's import time, which a realtime run
+every two minutes notices. Responses are read in full into an `HttpResponse`. Whether a response
+is a success, worth retrying or fatal is decided by a `classify` function, which a service can
+replace to read its own error body or rate-limit headers.
 """
 
 from __future__ import annotations
@@ -17,27 +19,29 @@ import ipaddress
 import json
 import logging
 import os
-import re
+import threading
 import time
 from base64 import b64encode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
-import certifi
-import urllib3
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-from urllib3.util import make_headers
-
 from performanceplatform.collector import __version__, progress
+from performanceplatform.collector.connections import (
+    ACCEPTED_ENCODINGS,
+    ConnectTimeout,
+    OriginPool,
+    ReadTimeout,
+    TransportError,
+)
 from performanceplatform.collector.errors import (
     ConfigurationError,
     FatalUpstreamError,
     RetryableError,
 )
-from performanceplatform.collector.redaction import redact, register_secret
+from performanceplatform.collector.redaction import register_secret
 from performanceplatform.collector.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -55,17 +59,42 @@ MAX_REASON_LENGTH = 200
 DEFAULT_POOL_SIZE = 10
 
 # The headers requests sent with every request, so that servers see the same requests as before;
-# `Accept-Encoding` names the codings urllib3 can decode here (gzip, deflate; br and zstd when
-# their packages are installed), written as requests wrote it.
+# `Accept-Encoding` names the codings the client decodes (gzip, deflate), written as requests wrote it.
 _DEFAULT_HEADERS = {
     "user-agent": ("User-Agent", USER_AGENT),
-    "accept-encoding": (
-        "Accept-Encoding",
-        ", ".join(re.split(r",\s*", make_headers(accept_encoding=True)["accept-encoding"])),
-    ),
+    "accept-encoding": ("Accept-Encoding", ACCEPTED_ENCODINGS),
     "accept": ("Accept", "*/*"),
     "connection": ("Connection", "keep-alive"),
 }
+
+
+class Headers(Mapping[str, str]):
+    """Response headers, looked up case-insensitively; a header sent more than once reads as its
+    values joined by ", ", as requests' did."""
+
+    def __init__(self, items: Mapping[str, str] | list[tuple[str, str]] | None = None):
+        self._items: dict[str, tuple[str, str]] = {}
+        for name, value in items.items() if isinstance(items, Mapping) else items or []:
+            key = name.lower()
+            if key in self._items:
+                value = f"{self._items[key][1]}, {value}"
+                name = self._items[key][0]
+            self._items[key] = (name, value)
+
+    def __getitem__(self, name: str) -> str:
+        return self._items[name.lower()][1]
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and name.lower() in self._items
+
+    def __iter__(self) -> Any:
+        return (name for name, _ in self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Headers({dict(self.items())!r})"
 
 
 @dataclass(frozen=True)
@@ -147,14 +176,14 @@ class HttpResponse:
     """
 
     status_code: int
-    headers: Mapping[str, str] = field(default_factory=urllib3.HTTPHeaderDict)
+    headers: Mapping[str, str] = field(default_factory=Headers)
     # Not in the repr: a body may quote a credential (Backdrop's 401 does).
     content: bytes = field(default=b"", repr=False)
     reason: str = ""
 
     def __post_init__(self) -> None:
-        if not isinstance(self.headers, urllib3.HTTPHeaderDict):
-            object.__setattr__(self, "headers", urllib3.HTTPHeaderDict(self.headers))
+        if not isinstance(self.headers, Headers):
+            object.__setattr__(self, "headers", Headers(self.headers))
 
     @property
     def charset(self) -> str | None:
@@ -246,6 +275,18 @@ def default_classify(service: str, response: HttpResponse) -> None:
 Classifier = Callable[[str, HttpResponse], None]
 
 
+class Authenticator(Protocol):
+    """What gives a request its `Authorization` header (a bearer token that expires, say)."""
+
+    def authorization(self) -> str:
+        """The header's value, valid now (refreshed first if it had expired)."""
+        ...
+
+    def refresh_after_refusal(self, refused: str) -> bool:
+        """The service answered 401 to `refused`: get a fresh credential. True: send again."""
+        ...
+
+
 class HttpClient:
     """Requests to one service, through the retry policy, with timeouts and a log line each.
 
@@ -261,33 +302,24 @@ class HttpClient:
         timeouts: Timeouts | None = None,
         classify: Classifier = default_classify,
         pool_size: int | None = None,
+        source: bool = True,
     ):
         self.service = service
+        # Whether its requests count as the run's source requests (Backdrop's and the token
+        # endpoint's do not) in the progress display and the run's summary line.
+        self.source = source
         self.retry = retry or RetryPolicy.from_environment()
         self.timeouts = timeouts or Timeouts.from_environment()
         self.classify = classify
-        self._timeout = urllib3.Timeout(connect=self.timeouts.connect, read=self.timeouts.read)
-        # A backfill's workers may all call one host at once. With block=False a request never
-        # waits for a free connection: past `maxsize` at once it opens one more and closes it
-        # afterwards, which urllib3 logs as a warning, so the pool is as large as the number of
-        # workers (`--concurrency`, which the caller passes), and never smaller than requests' 10.
-        # Idle slots cost nothing.
-        pool_size = max(DEFAULT_POOL_SIZE, pool_size or 0)
+        # A backfill's workers may all call one host at once: a request never waits for a free
+        # connection (one more is opened, and closed afterwards), and as many idle ones are kept
+        # as there are workers (`--concurrency`, which the caller passes), never fewer than
+        # requests' 10. Idle slots cost nothing.
+        self._pool_size = max(DEFAULT_POOL_SIZE, pool_size or 0)
         # Worked out once per URL: whether credentials may go there, and which pool serves it.
         self._secure_urls: set[str] = set()
-        self._pools: dict[str, urllib3.HTTPConnectionPool] = {}
-        # urllib3 reads no proxy settings or .netrc from the environment (requests did unless
-        # told not to, by `trust_env = False`), so nothing there can redirect credentials.
-        self._pool = urllib3.PoolManager(
-            maxsize=pool_size,
-            block=False,
-            # Our RetryPolicy retries (with backoff, Retry-After, bounds); urllib3 must not as well.
-            retries=False,
-            timeout=self._timeout,
-            # The CA bundle requests verified against, so what is trusted does not change.
-            cert_reqs="CERT_REQUIRED",
-            ca_certs=certifi.where(),
-        )
+        self._pools: dict[str, OriginPool] = {}
+        self._pools_lock = threading.Lock()
 
     def request(
         self,
@@ -298,14 +330,21 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
         body: bytes | None = None,
         auth: tuple[str, str] | None = None,
+        authenticator: Authenticator | None = None,
+        classify: Classifier | None = None,
         sends_credentials: bool = True,
         log_success: bool = True,
     ) -> HttpResponse:
-        """Send one request (retried per the policy) and return its answer once `classify` accepts it.
+        """Send one request (retried per the policy) and return its answer once `classify` (this
+        request's, else the client's) accepts it.
 
-        Every request is logged, except a successful one when `log_success` is off: a caller that
-        logs each of its requests in its own words (Backdrop, a line per chunk) turns it off.
+        An `authenticator` gives each attempt its `Authorization` header, and a 401 one fresh
+        credential: the attempt is sent once more with it (both sends logged) before `classify`
+        reads the answer. Every request is logged, except a successful one when `log_success` is
+        off: a caller that logs each of its requests in its own words (Backdrop, a line per chunk)
+        turns it off.
         """
+        accept = classify or self.classify
         if sends_credentials and url not in self._secure_urls:
             require_secure_transport(url, f"{self.service} credentials")
             if len(self._secure_urls) < MAX_REMEMBERED_URLS:
@@ -315,44 +354,26 @@ class HttpClient:
         full_url = url_with_params(url, params) if params else url
         pool, request_uri = self._pool_for(full_url)
 
-        def attempt() -> HttpResponse:
+        def send(sent_headers: dict[str, str]) -> HttpResponse:
             started = time.monotonic()
-            progress.note(progress.REQUEST, service=self.service)
+            if self.source:
+                progress.note(progress.REQUEST, service=self.service)
             try:
-                raw = pool.urlopen(
-                    method,
-                    request_uri,
-                    # The same bytes object every attempt: a retry resends the whole body.
-                    body=body,
-                    headers=all_headers,
-                    timeout=self._timeout,
-                    retries=False,
-                    # As requests was told (allow_redirects=False): a 3xx is the service's answer.
-                    redirect=False,
-                    assert_same_host=False,
-                    # Read the whole (gzip/deflate-decoded) body now, which returns the connection
-                    # to the pool for the next request.
-                    preload_content=True,
-                    decode_content=True,
-                )
-            # NewConnectionError is a ConnectTimeoutError to urllib3, but a refusal, not a timeout.
-            except NewConnectionError as error:
-                raise self._unreachable(method, shown_url, started, error) from None
-            except (urllib3.exceptions.TimeoutError, TimeoutError) as error:
-                log.info(
-                    "%s %s: timed out after %.3f s", method, shown_url, time.monotonic() - started
-                )
+                # The same bytes object every attempt: a retry resends the whole body. A 3xx is the
+                # service's answer (as requests was told, allow_redirects=False).
+                answer = pool.request(method, request_uri, body, sent_headers)
+            except (ConnectTimeout, ReadTimeout) as error:
+                log.info("%s %s: timed out after %.3f s", method, shown_url, time.monotonic() - started)
                 # Named as requests named them, which is what messages have always shown.
-                name = "ConnectTimeout" if isinstance(error, ConnectTimeoutError) else "ReadTimeout"
+                name = "ConnectTimeout" if isinstance(error, ConnectTimeout) else "ReadTimeout"
                 raise RetryableError(
                     f"{self.service} did not answer {method} {shown_url} in time ({name})",
                     service=self.service,
                 ) from None
-            # Any other urllib3 error (ProtocolError for a dropped or reset connection, SSLError,
-            # DecodeError) and any plain OSError that got through: the service was not reached.
-            except (urllib3.exceptions.HTTPError, OSError) as error:
+            # Refused, reset, dropped, a TLS failure, a body cut short: the service was not reached.
+            except TransportError as error:
                 raise self._unreachable(method, shown_url, started, error) from None
-            response = HttpResponse(raw.status, raw.headers, raw.data, raw.reason or "")
+            response = HttpResponse(answer.status, Headers(answer.headers), answer.body, answer.reason)
             succeeded = 200 <= response.status_code < 300
             if log_success or not succeeded:
                 # Each request is detail (DEBUG); one that was refused is news.
@@ -366,19 +387,41 @@ class HttpClient:
                     len(response.content),
                     time.monotonic() - started,
                 )
-            self.classify(self.service, response)
+            return response
+
+        def attempt() -> HttpResponse:
+            if authenticator is None:
+                response = send(all_headers)
+            else:
+                sent_headers = {**all_headers, "Authorization": authenticator.authorization()}
+                response = send(sent_headers)
+                if response.status_code == 401 and authenticator.refresh_after_refusal(sent_headers["Authorization"]):
+                    response = send({**all_headers, "Authorization": authenticator.authorization()})
+            accept(self.service, response)
             return response
 
         return self.retry.call(attempt, description=f"{self.service} {method} {shown_url}")
 
-    def _pool_for(self, url: str) -> tuple[urllib3.HTTPConnectionPool, str]:
+    def close(self) -> None:
+        """Close the idle keep-alive connections (a request afterwards opens new ones)."""
+        with self._pools_lock:
+            pools = list(self._pools.values())
+        for pool in pools:
+            pool.close()
+
+    def _pool_for(self, url: str) -> tuple[OriginPool, str]:
         """The connection pool for `url`'s host, and the path and query to ask it for."""
-        origin, request_uri = _origin_and_request_uri(url)
+        (scheme, host, port), request_uri = _origin_and_request_uri(url)
+        origin = f"{scheme}://{host}:{port}"
         pool = self._pools.get(origin)
         if pool is None:
-            # The pool manager's pool for the host, kept here: asking the manager each time costs
-            # more than a million-record push should pay per request.
-            pool = self._pools[origin] = self._pool.connection_from_url(url)
+            with self._pools_lock:
+                pool = self._pools.get(origin)
+                if pool is None:
+                    pool = self._pools[origin] = OriginPool(
+                        scheme, host, port, connect=self.timeouts.connect, read=self.timeouts.read,
+                        max_idle=self._pool_size,
+                    )
         return pool, request_uri
 
     def _unreachable(self, method: str, shown_url: str, started: float, error: BaseException) -> RetryableError:
@@ -408,9 +451,13 @@ class HttpClient:
 
 
 @functools.lru_cache(maxsize=256)
-def _origin_and_request_uri(url: str) -> tuple[str, str]:
-    parsed = urllib3.util.parse_url(url)
-    return f"{parsed.scheme}://{parsed.netloc}", parsed.request_uri
+def _origin_and_request_uri(url: str) -> tuple[tuple[str, str, int | None], str]:
+    """(scheme, host, port) and the path and query a request for `url` asks for."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"expected an http:// or https:// URL, got {url_for_log(url)!r}")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    return (parts.scheme, parts.hostname, parts.port), target
 
 
 def merged_headers(headers: Mapping[str, str | None] | None, auth: tuple[str, str] | None) -> dict[str, str]:
@@ -464,21 +511,13 @@ def json_body(value: Any) -> bytes:
     return json.dumps(value).encode("utf-8")
 
 
-def short_reason(error: BaseException, *, innermost: bool = False, limit: int = MAX_REASON_LENGTH) -> str:
+def short_reason(error: BaseException, *, limit: int = MAX_REASON_LENGTH) -> str:
     """The cause of a transport error in a few words, without the noise of its wrapping.
 
     Starts at `error` and walks down the chain of causes, stopping at the first `OSError` that says
-    what went wrong ("ConnectionRefusedError: Connection refused"). Failing that:
-
-    - by default, for the urllib3 errors (and plain `OSError`s) `HttpClient` catches, whose message
-      is the informative part: `error`'s message, cut at `limit` characters with an ellipsis;
-    - with `innermost`, for an error a library wrapped round `requests`' (google-auth's
-      `TransportError`): the innermost cause's type and message, redacted and cut at `limit`. The
-      walk then follows explicit causes (`raise ... from`) before the implicit context, as such
-      wrappers set them.
-
-    The two modes name the same failure differently (a TLS failure, say), so each caller keeps the
-    wording its messages have always had.
+    what went wrong ("ConnectionRefusedError: Connection refused"). Failing that, for the transport
+    errors `HttpClient` catches, whose message is the informative part: `error`'s message, cut at
+    `limit` characters with an ellipsis.
     """
     cause: BaseException = error
     if isinstance(cause, OSError) and cause.strerror:
@@ -486,14 +525,12 @@ def short_reason(error: BaseException, *, innermost: bool = False, limit: int = 
     # A set rather than comparing each link with its own parent: a longer cycle must end too.
     seen = {id(cause)}
     while True:
-        inner = (cause.__cause__ or cause.__context__) if innermost else cause.__context__
+        inner = cause.__context__
         if inner is None or id(inner) in seen:
             break
         seen.add(id(inner))
         cause = inner
         if isinstance(cause, OSError) and cause.strerror:
             return f"{type(cause).__name__}: {cause.strerror}"
-    if innermost:
-        return redact(type(cause).__name__ + (f": {cause}" if str(cause) else ""))[:limit]
     reason = str(error)
     return reason if len(reason) < limit else reason[:limit] + "…"

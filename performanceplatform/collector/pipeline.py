@@ -37,11 +37,13 @@ def open_sink(
     http: HttpClient | None = None,
     stdout: TextIO | None = None,
 ) -> BackdropSink:
-    """The sink for the run's data set, with the query's `chunk-size` and `empty-data-set` unless given."""
+    """The sink for the run's data set, with the query's `chunk-size` and `empty-data-set` unless given,
+    and the run's push concurrency."""
     return BackdropSink(
         DataSet.from_target(context.data_set, http=http, stdout=stdout),
         chunk_size=context.options.chunk_size if chunk_size is None else chunk_size,
         empty_first=context.options.empty_data_set if empty_first is None else empty_first,
+        concurrency=context.data_set.push_concurrency,
     )
 
 

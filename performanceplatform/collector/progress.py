@@ -25,10 +25,9 @@ EVENTS.setLevel(logging.INFO)
 
 PERIODS = "periods"  # total=<n>, unit="periods"|"windows"|...: a backfill's size, once
 PERIOD = "period"  # one period's (or window's) rows have come back
-REQUEST = "request"  # service=<name>: one request (one attempt) to a source or to Backdrop
+REQUEST = "request"  # service=<name>: one request (one attempt) to a source
 CHUNK = "chunk"  # number=<n>, records=<n>, last=<the chunk's last _timestamp>: a chunk landed
 REPLACES = "replaces"  # the push empties the data set first: a re-run redoes it whole, from no date
-BACKDROP = "Backdrop"
 
 
 def note(event: str, **fields: Any) -> None:
@@ -92,7 +91,7 @@ class RunProgress(logging.Handler):
                 counts.periods_done += 1
             elif event == REPLACES:
                 counts.replaces = True
-            elif event == REQUEST and getattr(record, "service", None) != BACKDROP:
+            elif event == REQUEST:
                 counts.source_requests += 1
             elif event == CHUNK:
                 counts.chunks += 1

@@ -39,7 +39,8 @@ def run(configs, backdrop, query, *flags):
 
 
 def test_records_land_in_chunks(configs, backdrop):
-    result = run(configs, backdrop, static_query(configs, 5, {"chunk-size": 2}))
+    # One chunk at a time, so that the POSTs reach the stand-in in the order they were pushed.
+    result = run(configs, backdrop, static_query(configs, 5, {"chunk-size": 2}), "--push-concurrency", "1")
     assert result.exit_code == 0, result.stderr
     posts = backdrop.requests_to(r"^/data/", "POST")
     assert [len(request.json()) for request in posts] == [2, 2, 1]
@@ -148,6 +149,10 @@ def gated_query(configs, gate_name: str | None, gate_at: int | None = None, coun
                          data_group=DATA_GROUP, data_type=DATA_TYPE)
 
 
+# The stop tests below push one chunk at a time, for the words of that message; the words with
+# chunks overlapping are tests/backdrop/test_overlapping_pushes.py's.
+
+
 def test_sigterm_between_chunks_names_the_chunks_that_landed(configs, backdrop, gate):
     # Chunk 2 has landed and chunk 3 is not yet gathered (the collector waits at record 10) when
     # SIGTERM comes: the race where a stop between chunks once said nothing of what had landed.
@@ -155,7 +160,7 @@ def test_sigterm_between_chunks_names_the_chunks_that_landed(configs, backdrop, 
     progress.EVENTS.addHandler(landed)
     try:
         stopper = sigterm_when(landed.seen)
-        result = run(configs, backdrop, gated_query(configs, gate, gate_at=10))
+        result = run(configs, backdrop, gated_query(configs, gate, gate_at=10), "--push-concurrency", "1")
         stopper.join()
     finally:
         progress.EVENTS.removeHandler(landed)
@@ -171,7 +176,7 @@ def test_sigterm_with_a_chunk_on_its_way_names_it_without_waiting_for_it(configs
     held = backdrop.hold_next(when=lambda request: b'"id-10"' in request.body)
     try:
         stopper = sigterm_when(held.reached)
-        result = run(configs, backdrop, gated_query(configs, gate, gate_at=15))
+        result = run(configs, backdrop, gated_query(configs, gate, gate_at=15), "--push-concurrency", "1")
         stopper.join()
         # The run ended while chunk 3 was still held at Backdrop, unanswered.
         assert backdrop.in_flight == 1
@@ -191,7 +196,8 @@ def test_sigterm_in_another_process_mid_push_reports_what_landed(configs, backdr
     query = gated_query(configs, None)
     files = configs.args(query=query, backdrop=configs.backdrop(f"{backdrop.url}/data"), token=configs.token(TOKEN))
     held = backdrop.hold_next(when=lambda request: b'"id-5"' in request.body)
-    process = subprocess.Popen([sys.executable, "-m", "performanceplatform.collector", *files],
+    process = subprocess.Popen([sys.executable, "-m", "performanceplatform.collector", *files,
+                                "--push-concurrency", "1"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                                env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})
     try:
@@ -212,4 +218,5 @@ def test_the_token_is_not_sent_over_plain_http_to_another_host(configs):
     result = run_cli(configs.args(query=query, backdrop=configs.backdrop("http://backdrop.example.org/data")))
     assert result.exit_code == 2
     assert "refusing to send the Backdrop token over plain http to backdrop.example.org" in result.stderr
+
 

@@ -167,7 +167,9 @@ def test_start_only_runs_to_now(configs, backdrop, pingdom) -> None:
 
 @freeze_time("2013-06-16 10:37:12")
 def test_end_only_starts_at_2005_and_is_fetched_a_week_at_a_time(configs, backdrop, pingdom) -> None:
-    result = run_pingdom(configs, backdrop, pingdom.credentials(), args=("-e", "2006-01-01T05:30"))
+    # One chunk at a time, so that the records land in the order they were pushed.
+    result = run_pingdom(configs, backdrop, pingdom.credentials(),
+                         args=("-e", "2006-01-01T05:30", "--push-concurrency", "1"))
     assert result.exit_code == 0, result.stderr
     # Sorted: windows are fetched several at a time, so they reach the stand-in in any order.
     windows = sorted(pingdom.summary_windows())
@@ -197,8 +199,10 @@ def test_minutes_and_seconds_are_truncated_and_offsets_converted_to_utc(configs,
 def test_a_30_day_backfill_is_split_into_windows_with_no_hour_missing_or_doubled(
     configs, backdrop, pingdom
 ) -> None:
+    # One chunk at a time, so that the POSTs reach the stand-in in the order they were pushed.
     result = run_pingdom(
-        configs, backdrop, pingdom.credentials(), args=("-s", "2013-05-01", "-e", "2013-05-31")
+        configs, backdrop, pingdom.credentials(),
+        args=("-s", "2013-05-01", "-e", "2013-05-31", "--push-concurrency", "1"),
     )
     assert result.exit_code == 0, result.stderr
     day = 24 * HOUR
@@ -376,10 +380,11 @@ def test_dry_run_prints_the_json_and_sends_nothing(configs, backdrop, pingdom) -
 
 
 def test_additional_fields_and_chunk_size_apply(configs, backdrop, pingdom) -> None:
+    # One chunk at a time, so that the POSTs reach the stand-in in the order they were pushed.
     result = run_pingdom(
         configs, backdrop, pingdom.credentials(),
         options={"additionalFields": {"department": "dvla", "check": "overridden?"}, "chunk-size": 4},
-        args=("-s", "2013-06-15T00:00", "-e", "2013-06-15T10:00"),
+        args=("-s", "2013-06-15T00:00", "-e", "2013-06-15T10:00", "--push-concurrency", "1"),
     )
     assert result.exit_code == 0, result.stderr
     assert [len(body) for body in pushed_bodies(backdrop)] == [4, 4, 2]

@@ -90,7 +90,9 @@ def test_a_weekly_backfill_across_a_year_is_the_one_request_answer_in_period_ord
 ) -> None:
     matomo = matomo_collector.matomo
 
-    result = matomo_collector.run(DEVICES_QUERY, DEVICES_OPTIONS, *YEAR, "--concurrency", "3")
+    # One chunk at a time, so that the records land in the order they were pushed.
+    result = matomo_collector.run(DEVICES_QUERY, DEVICES_OPTIONS, *YEAR, "--concurrency", "3",
+                                  "--push-concurrency", "1")
 
     assert result.exit_code == 0, result.all_output()
     # A quarter of weeks a request (several at once, so in any order); the run's own first and last

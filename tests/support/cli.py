@@ -184,6 +184,7 @@ def _fast_and_isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PP_COLLECTOR_RETRY_BASE_DELAY", "0.001")
     monkeypatch.setenv("PP_COLLECTOR_RETRY_MAX_DELAY", "2")
     for variable in ("DISABLE_COLLECTORS", "LOGLEVEL", "PP_COLLECTOR_DEPARTMENT_CODES", "PP_COLLECTOR_CONCURRENCY",
-                     "PP_COLLECTOR_GA4_MAP", "PP_COLLECTOR_ALLOW_INSECURE_HTTP", "GOVUK_STATSD_PREFIX"):
+                     "PP_COLLECTOR_GA4_MAP", "PP_COLLECTOR_PUSH_CONCURRENCY", "PP_COLLECTOR_ALLOW_INSECURE_HTTP",
+                     "GOVUK_STATSD_PREFIX"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -106,6 +106,7 @@ class DataSet:
         http: HttpClient | None = None,
         stdout: TextIO | None = None,
         request_id: str | None = None,
+        connections: int | None = None,
     ):
         if not isinstance(url, str) or urlsplit(url).scheme not in ("http", "https"):
             raise ConfigurationError(
@@ -133,7 +134,10 @@ class DataSet:
                 )
             # Fail before an hour of collecting, not at push time.
             require_secure_transport(self.url, "the Backdrop token")
-            self._http = http or HttpClient(SERVICE, classify=classify_backdrop_response)
+            # A connection for each chunk that may be on its way at once.
+            self._http = http or HttpClient(
+                SERVICE, classify=classify_backdrop_response, pool_size=connections, source=False
+            )
 
     @classmethod
     def from_target(
@@ -148,6 +152,7 @@ class DataSet:
             data_type=target.data_type or None,
             http=http,
             stdout=stdout,
+            connections=target.push_concurrency,
         )
 
     @classmethod
@@ -190,7 +195,7 @@ class DataSet:
     def probe(self) -> int:
         """Prove that Backdrop answers at the data set's URL and takes its token, storing nothing:
         an empty list of records is answered 200, after the data set and the token are checked."""
-        http = self._http or HttpClient(SERVICE, classify=classify_backdrop_response)
+        http = self._http or HttpClient(SERVICE, classify=classify_backdrop_response, source=False)
         require_secure_transport(self.url, "the Backdrop token")
         request = self.prepare("POST", b"[]")
         return http.request("POST", self.url, headers=request.headers, body=request.payload).status_code

@@ -1,13 +1,14 @@
-"""The Google transport both GA sources speak through: discovery, auth, execute, retry.
+"""The Google transport Universal Analytics (Core Reporting v3) speaks through: discovery, auth,
+execute, retry. (The GA4 Data API is plain JSON over the project's `HttpClient`: `data_api.client`.)
 
 A Google API service is built from the discovery document google-api-python-client ships (no
 discovery request at run time), over an httplib2 connection with a timeout, authorised by
-google-auth credentials (`auth`); every request goes through the project's one retry policy
-(`execute`), Google's errors become the project's (`google_errors`), and each is logged on one
-line (status, bytes, duration).
+google-auth credentials (`auth`, refreshed as `bearer` says); every request goes through the
+project's one retry policy (`execute`), Google's errors become the project's (`google_errors`), and
+each is logged on one line (status, bytes, duration).
 
-An optional `API_ROOT` in the credentials file replaces Google's root URL, so tests and the demo
-can point the collector at stand-ins.
+An optional `API_ROOT` in the credentials file replaces Google's root URL (`google_account`), so
+tests and the demo can point the collector at stand-ins.
 
 A backfill's worker threads share one client. httplib2's `Http` is not thread-safe, so each thread
 gets a service (and connection) of its own (`ServicePerThread`), all built from the discovery
@@ -35,22 +36,19 @@ from googleapiclient.errors import HttpError
 from googleapiclient.model import JsonModel
 
 from performanceplatform.collector import exact_json, progress
-from performanceplatform.collector.context import RunContext
 from performanceplatform.collector.errors import (
     CollectorError,
     ConfigurationError,
     FatalUpstreamError,
     RetryableError,
-    problems_of,
 )
+from performanceplatform.collector.ga.bearer import ensure_valid
 from performanceplatform.collector.ga.google_errors import ERRORS_GUIDE, SERVICE, classify_http_error
-from performanceplatform.collector.http import Timeouts, require_secure_transport, url_for_log
+from performanceplatform.collector.http import Timeouts, url_for_log
 from performanceplatform.collector.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
-DEFAULT_API_ROOT = "https://www.googleapis.com/"
-API_ROOT_KEY = "API_ROOT"
 # Failures to reach Google at all (timeouts, resets, DNS): worth another attempt.
 CONNECTION_ERRORS = (
     google.auth.exceptions.TransportError,
@@ -58,8 +56,6 @@ CONNECTION_ERRORS = (
     httplib2.HttpLib2Error,
     http.client.HTTPException,
 )
-# Threads sharing credentials refresh them one at a time (see `LoggedAuthorizedHttp.request`).
-_REFRESH_LOCK = threading.Lock()
 
 
 _DISCOVERY_LOCK = threading.Lock()
@@ -156,20 +152,6 @@ class ServicePerThread:
             service.close()
 
 
-def api_root_from(context: RunContext, default: str = DEFAULT_API_ROOT) -> str:
-    """The root URL the Google APIs are reached under (`API_ROOT`, else `default`), ending in `/`."""
-    root = context.credentials.get(API_ROOT_KEY) or default
-    if not isinstance(root, str):
-        raise ConfigurationError(
-            f"expected a URL such as {default!r}, got {root!r}",
-            source=context.credentials_source,
-            key=API_ROOT_KEY,
-        )
-    root = root if root.endswith("/") else root + "/"
-    require_secure_transport(root, "the Google access token")
-    return root
-
-
 class LoggedAuthorizedHttp(google_auth_httplib2.AuthorizedHttp):
     """google-auth's authorised httplib2 transport, logging one line per request it sends."""
 
@@ -178,12 +160,9 @@ class LoggedAuthorizedHttp(google_auth_httplib2.AuthorizedHttp):
         shown = url_for_log(uri)
         progress.note(progress.REQUEST, service=SERVICE)
         try:
-            if not self.credentials.valid:
-                # Worker threads share the credentials: one refreshes, the others wait and then
-                # find them valid, rather than each asking the token endpoint for a token.
-                with _REFRESH_LOCK:
-                    if not self.credentials.valid:
-                        self.credentials.refresh(self._request)
+            # Worker threads share the credentials: one refreshes, the others wait and then find
+            # them valid, rather than each asking the token endpoint for a token.
+            ensure_valid(self.credentials, self._request)
             response, content = super().request(uri, method, body=body, headers=headers, **kwargs)
         except Exception as error:
             log.info(
@@ -320,19 +299,3 @@ class GoogleApiClient:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def google_credentials(context: RunContext) -> Credentials:
-    """The google-auth credentials the credentials file describes (files read, nothing sent)."""
-    from performanceplatform.collector.ga.auth import credentials_from_config
-
-    return credentials_from_config(
-        context.credentials, source=context.credentials_source, credentials_path=context.credentials_path
-    )
-
-
-def credentials_problems(context: RunContext) -> list[str]:
-    """`--check`: whether the credentials file names usable Google credentials (nothing sent)."""
-    if not context.credentials_loaded:
-        return []  # the file itself has been reported
-    return problems_of(lambda: api_root_from(context), lambda: google_credentials(context))

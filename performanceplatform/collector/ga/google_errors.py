@@ -25,7 +25,11 @@ from performanceplatform.collector.errors import (
 from performanceplatform.collector.periods import utc_now
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from googleapiclient.errors import HttpError
+
+    from performanceplatform.collector.http import HttpResponse
 
 SERVICE = "Google Analytics"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -63,23 +67,67 @@ def reason_and_message(content: bytes | str | None, fallback: str) -> tuple[str,
 def classify_http_error(
     error: HttpError, what: str, *, resource: str = "view", guide: str = ERRORS_GUIDE
 ) -> UpstreamError:
-    """The project's error for Google's answer to `what` (e.g. "Core Reporting request for ga:1").
+    """The project's error for Google's answer to `what` (e.g. "Core Reporting request for ga:1"),
+    as google-api-python-client raised it (see `classify_answer`)."""
+    value = error.resp.get("retry-after") if hasattr(error.resp, "get") else None
+    return classify_answer(
+        int(error.resp.status),
+        getattr(error.resp, "reason", ""),
+        error.content,
+        value,
+        what,
+        resource=resource,
+        guide=guide,
+    )
+
+
+def raise_for_answer(what: str, *, resource: str, guide: str) -> Callable[[str, HttpResponse], None]:
+    """An `HttpClient` classifier for Google's answers to `what`: return for a 2xx, else raise
+    `classify_answer`'s error."""
+
+    def classify(service: str, response: HttpResponse) -> None:
+        if 200 <= response.status_code < 300:
+            return
+        raise classify_answer(
+            response.status_code,
+            response.reason,
+            response.content,
+            response.headers.get("Retry-After"),
+            what,
+            resource=resource,
+            guide=guide,
+        )
+
+    return classify
+
+
+def classify_answer(
+    status: int,
+    reason_phrase: str,
+    content: bytes | str | None,
+    retry_after: str | None,
+    what: str,
+    *,
+    resource: str = "view",
+    guide: str = ERRORS_GUIDE,
+) -> UpstreamError:
+    """The project's error for Google's answer (`status`, its reason phrase, body and Retry-After
+    header) to `what`.
 
     `resource` is what the credentials must be able to read (a UA view, a GA4 property) and
     `guide` the page documenting the API's errors.
     """
-    status = int(error.resp.status)
-    fallback = getattr(error.resp, "reason", "") or http.client.responses.get(status, "error")
-    reason, message = reason_and_message(error.content, fallback)
+    fallback = reason_phrase or http.client.responses.get(status, "error")
+    reason, message = reason_and_message(content, fallback)
     text = f"Google Analytics answered {status} {reason} to the {what}"
     if message:
         text += f": {message}"
     if status in RETRYABLE_STATUSES or (status == 403 and reason in RATE_LIMIT_REASONS):
-        retry_after = _retry_after(error)
-        if status == 429 and reason == QUOTA_EXHAUSTED and retry_after is None:
-            retry_after, note = quota_wait(error.content, message)
+        wait = _seconds(retry_after)
+        if status == 429 and reason == QUOTA_EXHAUSTED and wait is None:
+            wait, note = quota_wait(content, message)
             text += note
-        return RetryableError(text, service=SERVICE, status=status, retry_after=retry_after)
+        return RetryableError(text, service=SERVICE, status=status, retry_after=wait)
     if status == 401:
         text += " (the credentials were refused: check the credentials file)"
     elif status == 403:
@@ -134,8 +182,8 @@ def _retry_info_delay(content: bytes | str | None) -> float | None:
     return None
 
 
-def _retry_after(error: HttpError) -> float | None:
-    value = error.resp.get("retry-after") if hasattr(error.resp, "get") else None
+def _seconds(value: str | None) -> float | None:
+    """A Retry-After header's seconds (Google sends a number)."""
     try:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:

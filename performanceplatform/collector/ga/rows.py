@@ -132,13 +132,15 @@ def _row_batch(
     date_at = rows.dimensions.index("date") if dated else -1
     hour_at = rows.dimensions.index("hour") if "hour" in rows.dimensions else -1
     # Where each field's value is, and how it is converted (only avgSessionDuration is).
-    positions = [rows.metrics.index(name) for name in field_names[:-1]]
+    metrics_in_order = records.tuple_getter([rows.metrics.index(name) for name in field_names[:-1]])
     duration_at = field_names.index("avgSessionDuration") if "avgSessionDuration" in field_names else -1
+    # gapy's datetime goes after the query's own dimensions: mostly the last, so appended.
+    datetime_last = query_dimensions == len(rows.dimensions) and not rows.extra_dimension
     batch_rows = []
+    append = batch_rows.append
     last_date: Any = None  # a period's rows mostly share their date: it is parsed once in a row
     moment = None
     for start_date, _, dimension_values, metric_values in rows.values:
-        dimensions = list(dimension_values)
         if dated:
             date_value = dimension_values[date_at]
             if hour_at >= 0:
@@ -146,12 +148,17 @@ def _row_batch(
             elif date_value != last_date or moment is None:
                 moment = gapy_datetime(date_value)
                 last_date = date_value
-            dimensions.insert(query_dimensions, moment)
-        fields: list[Any] = [metric_values[at] for at in positions]
+            if datetime_last:
+                dimensions = [*dimension_values, moment]
+            else:
+                dimensions = list(dimension_values)
+                dimensions.insert(query_dimensions, moment)
+        else:
+            dimensions = list(dimension_values)
+        fields: list[Any] = [*metrics_in_order(metric_values), span]
         if duration_at >= 0:
             fields[duration_at] = convert_duration("avgSessionDuration", fields[duration_at])
-        fields.append(span)
-        batch_rows.append((start_date, dimensions, fields))
+        append((start_date, dimensions, fields))
     return records.RowBatch(dimension_names, field_names, batch_rows)
 
 

@@ -1,8 +1,8 @@
 """Requests to Google's OAuth token endpoint, for every kind of GA credentials.
 
 Token requests never use the transport google-auth is handed by the API client (httplib2 for
-google-api-python-client): they go through `requests` with the project's timeouts, its one retry
-policy and its rule against sending secrets over plain http. Failures are sorted here into the
+google-api-python-client): they go through the project's `HttpClient`, with its timeouts, its one
+retry policy and its rule against sending secrets over plain http. Failures are sorted here into the
 project's error classes: worth retrying (`RetryableError`, before google-auth sees them, as it
 would otherwise retry with sleeps of its own) or refused for good (`FatalUpstreamError`, with
 Google's reason and what to do about it, never a token).
@@ -20,17 +20,16 @@ from typing import Any
 import google.auth.credentials
 import google.auth.exceptions
 import google.auth.transport
-import google.auth.transport.requests
-import requests
 
 from performanceplatform.collector.errors import FatalUpstreamError, RetryableError
 from performanceplatform.collector.ga.token_storage import expiry_text
 from performanceplatform.collector.http import (
     RETRYABLE_STATUSES,
+    HttpClient,
+    HttpResponse,
     Timeouts,
     require_secure_transport,
     retry_after_seconds,
-    short_reason,
     url_for_log,
 )
 from performanceplatform.collector.redaction import redact, register_secret
@@ -48,23 +47,26 @@ MAX_ERROR_TEXT = 300
 
 
 class TokenTransport(google.auth.transport.Request):
-    """google-auth's requests transport with our timeouts, the https rule and our error classes.
+    """google-auth's transport for token requests: the project's `HttpClient` (timeouts, the https
+    rule, the log line of a failed request), one attempt a call, and our error classes.
 
     Statuses worth retrying become `RetryableError` here, before google-auth sees them: google-auth
-    would otherwise retry them itself, with its own sleeps, outside the project's retry policy.
+    would otherwise retry them itself, with its own sleeps, outside the project's retry policy,
+    which runs round google-auth's whole grant instead (`TokenEndpoint.grant`).
     """
 
     def __init__(self, timeouts: Timeouts) -> None:
         self.timeouts = timeouts
-        self.session = requests.Session()
-        # Proxies and .netrc from the environment must not redirect credentials.
-        self.session.trust_env = False
-        self._request = google.auth.transport.requests.Request(self.session)
+        # No retries of its own (the policy retries the grant) and every answer handed back: what
+        # a token endpoint's answer means is decided below, not by the client's usual rules.
+        self.http = HttpClient(
+            SERVICE, retry=RetryPolicy(max_attempts=1), timeouts=timeouts, classify=_any_answer, source=False
+        )
         self.last_status: int | None = None
 
     def close(self) -> None:
         """Drop pooled connections: a refresh comes once an hour, so keeping one open buys nothing."""
-        self.session.close()
+        self.http.close()
 
     def __call__(
         self,
@@ -79,42 +81,52 @@ class TokenTransport(google.auth.transport.Request):
         shown = url_for_log(url)
         self.last_status = None
         started = time.monotonic()
-        # A token endpoint never redirects; following one could resend the secrets elsewhere.
-        kwargs.setdefault("allow_redirects", False)
-        try:
-            response = self._request(
-                url,
-                method=method,
-                body=body,
-                headers=headers,
-                timeout=(self.timeouts.connect, self.timeouts.read),
-                **kwargs,
-            )
-        except google.auth.exceptions.TransportError as error:
-            log.debug("%s %s: failed after %.3f s", method, shown, time.monotonic() - started)
-            raise RetryableError(
-                f"could not reach the {SERVICE} {shown}: {short_reason(error, innermost=True, limit=MAX_ERROR_TEXT)}",
-                service=SERVICE,
-            ) from None
-        self.last_status = response.status
+        payload = body.encode("utf-8") if isinstance(body, str) else body
+        # The client never follows a redirect: a token endpoint never redirects, and following one
+        # could resend the secrets elsewhere. Its failures to connect are RetryableError already.
+        response = self.http.request(method, url, headers=headers, body=payload, log_success=False)
+        self.last_status = response.status_code
         # DEBUG: the refresh itself gets the one INFO line (or the retry policy a warning).
-        log.debug("%s %s -> %d (%.3f s)", method, shown, response.status, time.monotonic() - started)
-        body_json = _json_or_none(response.data)
-        if is_retryable(response.status, body_json):
+        log.debug("%s %s -> %d (%.3f s)", method, shown, response.status_code, time.monotonic() - started)
+        body_json = _json_or_none(response.content)
+        if is_retryable(response.status_code, body_json):
             raise RetryableError(
-                f"the {SERVICE} {shown} answered {response.status}: {oauth_error_text(body_json, response.data)}",
+                f"the {SERVICE} {shown} answered {response.status_code}: "
+                f"{oauth_error_text(body_json, response.content)}",
                 service=SERVICE,
-                status=response.status,
-                # retry_after_seconds only reads .headers, which google-auth's response has too.
-                retry_after=retry_after_seconds(response),  # type: ignore[arg-type]
+                status=response.status_code,
+                retry_after=retry_after_seconds(response),
             )
-        if response.status == 200 and not isinstance(body_json, dict):
+        if response.status_code == 200 and not isinstance(body_json, dict):
             raise FatalUpstreamError(
                 f"the {SERVICE} {shown} answered 200 with a body that is not a JSON object",
                 service=SERVICE,
                 status=200,
             )
-        return response
+        return _Answer(response)
+
+
+class _Answer(google.auth.transport.Response):
+    """An `HttpResponse` as google-auth reads a response."""
+
+    def __init__(self, response: HttpResponse):
+        self._response = response
+
+    @property
+    def status(self) -> int:
+        return self._response.status_code
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._response.headers
+
+    @property
+    def data(self) -> bytes:
+        return self._response.content
+
+
+def _any_answer(service: str, response: HttpResponse) -> None:
+    """Every answer is the token endpoint's to read (see `TokenTransport`)."""
 
 
 class TokenEndpoint:

@@ -261,6 +261,9 @@ class BackdropStandIn(StandIn):
         # Backdrop checks them and counted (`received_records`), but not kept.
         self.store_records = True
         self.received_records = 0
+        # A benchmark comparing two million-record pushes turns this on (a dict): what each `_id`
+        # would hold, as a hash of the record, the last record with an `_id` winning, as stored.
+        self.record_digests: dict[str, int] | None = None
         self.open_tokens = frozenset(open_tokens)
         self.database_path = Path(database) if database is not None else None
         self._database = _Database(self.database_path) if self.database_path is not None else None
@@ -328,6 +331,7 @@ class BackdropStandIn(StandIn):
             self.latency = 0.0
             self.store_records = True
             self.received_records = 0
+            self.record_digests = None
             if self._database is not None:
                 self._database.clear()
         self.clear_faults()
@@ -417,6 +421,10 @@ class BackdropStandIn(StandIn):
         now = dt.datetime.now(dt.UTC).isoformat()
         with self._lock:
             self.received_records += len(records)
+            if self.record_digests is not None:
+                for record in records:
+                    if "_id" in record:
+                        self.record_digests[record["_id"]] = hash(frozenset(record.items()))
             landed = []
             for record in records if self.store_records else []:
                 record_id = record.setdefault("_id", str(uuid.uuid4()))

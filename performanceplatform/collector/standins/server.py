@@ -271,11 +271,20 @@ class StandIn:
         self._add_fault(Fault("delay", times, _compile(path), seconds=seconds, when=when))
 
     def hold_next(
-        self, times: int = 1, *, path: str | None = None, when: Callable[[RecordedRequest], bool] | None = None
+        self,
+        times: int = 1,
+        *,
+        path: str | None = None,
+        when: Callable[[RecordedRequest], bool] | None = None,
+        then_status: int | None = None,
+        body: Any = None,
     ) -> Hold:
-        """Hold the next `times` requests (once recorded, before answering) until `Hold.release()`."""
+        """Hold the next `times` requests (once recorded, before answering) until `Hold.release()`;
+        then answer them normally, or with `then_status` (and `body`) as `fail_next` would."""
         hold = Hold()
-        self._add_fault(Fault("hold", times, _compile(path), when=when, hold=hold))
+        self._add_fault(
+            Fault("hold", times, _compile(path), when=when, hold=hold, status=then_status or 0, body=body)
+        )
         return hold
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = WAIT_LIMIT_SECONDS) -> bool:
@@ -504,6 +513,10 @@ def _make_handler(stand_in: StandIn) -> type[BaseHTTPRequestHandler]:
                 elif fault.kind == "hold" and fault.hold is not None:
                     fault.hold.reached.set()
                     fault.hold.wait_until_released()
+                    if fault.status:
+                        recorded.status = fault.status
+                        self._send(stand_in.fault_response(fault, recorded))
+                        return
                 elif fault.kind == "drop":
                     self._abort()
                     return

@@ -14,7 +14,7 @@ from performanceplatform.collector.errors import ConfigurationError, FatalUpstre
 from performanceplatform.collector.ga.core_reporting.client import CoreReportingClient as GoogleAnalyticsClient
 from performanceplatform.collector.ga.core_reporting.pages import fetch_period, next_page_parameters
 from performanceplatform.collector.ga.core_reporting.query import CoreQuery
-from performanceplatform.collector.ga.google_api import api_root_from
+from performanceplatform.collector.ga.google_account import api_root_from
 from performanceplatform.collector.ga.query import GaQuery
 from performanceplatform.collector.ga.statsd import StatsdCounter
 from performanceplatform.collector.periods import period_range

@@ -29,7 +29,8 @@ def test_a_multi_page_result_is_read_whole_and_in_order(ga_collector: GaCollecto
     rows = [[f"Browser {n}", f"{n}.0", str(n)] for n in range(1, 2351)]
     ga_collector.ga.add_core_rows(rows)
 
-    result = ga_collector.run("ga", BROWSERS, {"chunk-size": 1000}, *WEEK)
+    # One chunk at a time, so that the records land in GA's order.
+    result = ga_collector.run("ga", BROWSERS, {"chunk-size": 1000}, *WEEK, "--push-concurrency", "1")
 
     assert result.exit_code == 0, result.stderr
     records = ga_collector.records()

@@ -4,6 +4,8 @@ what both sources do is in `../test_report.py`."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from freezegun import freeze_time
 
@@ -84,7 +86,8 @@ def test_a_multi_page_result_is_read_by_offset_until_row_count(ga4_collector: Ga
     ga4_collector.api.add_rows([{"deviceCategory": f"device {n}", "totalUsers": n} for n in range(1, 2351)])
     ga4_collector.api.max_page_size = 1000  # GA4 may send fewer rows than the limit asked for
 
-    result = ga4_collector.run("ga", DEVICES, {"chunk-size": 1000}, *WEEK)
+    # One chunk at a time, so that the records land in GA4's order.
+    result = ga4_collector.run("ga", DEVICES, {"chunk-size": 1000}, *WEEK, "--push-concurrency", "1")
 
     assert result.exit_code == 0, result.stderr
     assert [(body["offset"], body["limit"]) for body in ga4_collector.bodies()] == [
@@ -382,3 +385,47 @@ def test_check_translates_without_the_network(
     for line, problem in zip(lines, problems, strict=True):
         assert problem in line
     assert ga4_collector.api.requests == [] and ga4_collector.oauth.requests == []
+
+
+def test_a_401_gets_one_fresh_token_and_the_request_again(ga4_collector: Ga4Collector) -> None:
+    ga4_collector.api.add_rows([{"deviceCategory": "mobile", "totalUsers": 5}])
+    ga4_collector.api.fail_next_with(401, "Request had invalid authentication credentials.", status="UNAUTHENTICATED")
+
+    result = ga4_collector.run("ga", DEVICES, {}, *WEEK)
+
+    assert result.exit_code == 0, result.stderr
+    refused, answered = ga4_collector.api.report_requests()
+    assert (refused.status, answered.status) == (401, 200)
+    assert refused.header("Authorization") != answered.header("Authorization")
+    assert ga4_collector.oauth.count("jwt-bearer") == 2
+    assert [record["visitors"] for record in ga4_collector.records()] == [5]
+
+
+def test_a_fresh_token_refused_too_fails_at_once_naming_the_credentials(ga4_collector: Ga4Collector) -> None:
+    ga4_collector.api.fail_next_with(401, "Request had invalid authentication credentials.", status="UNAUTHENTICATED",
+                                     times=5)
+
+    result = ga4_collector.run("ga", DEVICES, {}, *WEEK)
+
+    assert result.exit_code == 1
+    assert "401 UNAUTHENTICATED" in result.stderr
+    assert "(the credentials were refused: check the credentials file)" in result.stderr
+    # One fresh token, and no retries: another token would be refused too.
+    assert len(ga4_collector.api.report_requests()) == 2
+    assert ga4_collector.oauth.count("jwt-bearer") == 2
+
+
+def test_each_data_api_request_is_one_line_of_the_log(
+    ga4_collector: Ga4Collector, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LOGLEVEL", "DEBUG")  # per-request detail
+    ga4_collector.api.add_rows([{"deviceCategory": f"d{n}", "totalUsers": n} for n in range(15)])
+    ga4_collector.api.max_page_size = 10
+
+    assert ga4_collector.run("ga", DEVICES, {}, *WEEK).exit_code == 0
+
+    lines = [line.split(" -> ", 1)[1] for line in ga4_collector.configs.log_dir.joinpath("collector.log").read_text()
+             .splitlines() if "/v1beta/properties/123456789:runReport" in line]
+    assert len(lines) == 2
+    assert all(re.fullmatch(r"POST http://127\.0\.0\.1:\d+/v1beta/properties/123456789:runReport -> 200 "
+                            r"\(\d+ bytes sent, \d+ bytes received, [\d.]+ s\)", line) for line in lines), lines

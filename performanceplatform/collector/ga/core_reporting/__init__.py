@@ -96,7 +96,7 @@ class CoreReportingSource:
         return visitor_count(client.realtime_report(request.parameters))
 
     def credentials_problems(self, context: RunContext) -> list[str]:
-        from performanceplatform.collector.ga.google_api import credentials_problems
+        from performanceplatform.collector.ga.google_account import credentials_problems
 
         return credentials_problems(context)
 

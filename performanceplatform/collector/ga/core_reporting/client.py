@@ -10,12 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from performanceplatform.collector.context import RunContext
-from performanceplatform.collector.ga.google_api import (
-    GoogleApiClient,
-    ServicePerThread,
-    api_root_from,
-    google_credentials,
-)
+from performanceplatform.collector.ga.google_account import api_root_from, google_credentials
+from performanceplatform.collector.ga.google_api import GoogleApiClient, ServicePerThread
 from performanceplatform.collector.ga.statsd import StatsdCounter, core_request_counter_name
 from performanceplatform.collector.retry import RetryPolicy
 

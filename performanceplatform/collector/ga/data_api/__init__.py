@@ -5,9 +5,9 @@ through the UA → GA4 table (`names`, checked against `schema`), filters (`filt
 `maxResults` (`query`); `runReport` answers are read page by page into the one GA row shape
 (`pages`), so the records are the v3 collectors': the same field names, `_timestamp`, `timeSpan`
 and `_id`s. Realtime queries go to `runRealtimeReport` (`realtime`). `client` speaks
-`analyticsdata` v1beta through the shared Google transport. `DataApiSource` is the `GaSource`:
-`ga.sources.source_for` makes one per run for the query's `ga.migration.map_file.Migration` (its
-property, and what a GA4 migration file maps for it), and it checks the names of a migrated
+`analyticsdata` v1beta as plain JSON through the project's `HttpClient`. `DataApiSource` is the
+`GaSource`: `ga.sources.source_for` makes one per run for the query's `ga.migration.map_file.Migration`
+(its property, and what a GA4 migration file maps for it), and it checks the names of a migrated
 report against the property's metadata before the first request (`ga.migration.metadata`).
 
 Only the query modules are imported to check a query or ask for a realtime count; the pages
@@ -108,7 +108,7 @@ class DataApiSource:
         return active_count(response)
 
     def credentials_problems(self, context: RunContext) -> list[str]:
-        from performanceplatform.collector.ga.google_api import credentials_problems
+        from performanceplatform.collector.ga.google_account import credentials_problems
 
         return credentials_problems(context)
 

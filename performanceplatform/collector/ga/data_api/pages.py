@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
+from itertools import chain
 from typing import Any, Protocol
 
 from performanceplatform.collector.errors import FatalUpstreamError
@@ -29,7 +30,7 @@ from performanceplatform.collector.ga.data_api.names import DROPPED_VALUE, Field
 from performanceplatform.collector.ga.data_api.query import DateRange, ReportQuery
 from performanceplatform.collector.ga.data_api.schema import DATE_RANGE
 from performanceplatform.collector.ga.google_errors import SERVICE
-from performanceplatform.collector.ga.rows import GaRows, Number, ga_number
+from performanceplatform.collector.ga.rows import GaRows, Number, RowValues, ga_number
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,13 @@ def page_from_response(
     )
     only_range = date_ranges[0]
     dimension_width, metric_width = len(dimension_names), len(metric_names)
-    for row in response.get("rows") or []:
+    rows = response.get("rows") or []
+    if plain_dimensions and plain_metrics and not named_ranges:
+        plain = _plain_rows(rows, dimension_width, metric_width, only_range)
+        if plain is not None:
+            page.values.extend(plain)
+            return page
+    for row in rows:
         try:
             # What JSON gives: a dict per cell, each with its value (a million rows pass here).
             dimension_values = [str(cell["value"]) for cell in row["dimensionValues"]]
@@ -172,6 +179,34 @@ def page_from_response(
             ]
         page.values.append((date_range.start, date_range.end, dimension_values, numbers))
     return page
+
+
+def _plain_rows(
+    rows: Any, dimension_width: int, metric_width: int, date_range: DateRange
+) -> list[RowValues] | None:
+    """The rows of a page whose fields are all read as GA4 sent them, in its order (nearly every
+    page), read with the least work a row: the same values `page_from_response`'s general loop
+    reads. None when a row is anything but GA4's usual shape (a value left out, not a string, a
+    row that does not match the headers): the general loop then reads the page and says what is
+    wrong with it."""
+    start, end = date_range.start, date_range.end
+    read: list[RowValues] = []
+    append = read.append
+    try:
+        for row in rows:
+            dimension_values = [cell["value"] for cell in row["dimensionValues"]]
+            metric_values = [cell["value"] for cell in row["metricValues"]]
+            if len(dimension_values) != dimension_width or len(metric_values) != metric_width:
+                return None
+            # `ga_number`'s own first case (ASCII digits: an int), without a call for each value.
+            numbers = [int(text) if text.isdigit() and text.isascii() else ga_number(text) for text in metric_values]
+            append((start, end, dimension_values, numbers))
+    except (KeyError, TypeError, AttributeError):
+        return None
+    # The general loop reads each value with str(); GA4 sends strings, and anything else goes there.
+    if not set(map(type, chain.from_iterable(values[2] for values in read))) <= {str}:
+        return None
+    return read
 
 
 def row_count(response: Mapping[str, Any]) -> int:
