@@ -180,10 +180,15 @@ def start_up(stand_ins: StandIns, *, repeats: int) -> list[Row]:
     stand_ins.ga4.realtime_rows = [{"activeUsers": "42"}]
     stand_ins.ga4.auto_rows = 3
     rows = []
+    # GA runs with production's credentials (stored user tokens, the access token still valid);
+    # the service-account runs, which sign a JWT and ask for a token first, are reported beside
+    # them, without a target.
     for name, query, credentials, target in (
         ("Pingdom (last 24 hours)", pingdom, "pingdom.json", 4),
-        ("GA4 realtime", realtime, "ga.json", 4),
-        ("GA4 weekly ga", weekly, "ga.json", 6),
+        ("GA4 realtime, stored user tokens", realtime, "ga.json", 4),
+        ("GA4 weekly ga, stored user tokens", weekly, "ga.json", 6),
+        ("GA4 realtime, service account (token request first)", realtime, "ga-service-account.json", None),
+        ("GA4 weekly ga, service account (token request first)", weekly, "ga-service-account.json", None),
     ):
         firsts, walls = [], []
         for _ in range(repeats):
@@ -198,8 +203,8 @@ def start_up(stand_ins: StandIns, *, repeats: int) -> list[Row]:
             f"{first * 1000:.0f} ms (whole run {statistics.median(walls) * 1000:.0f} ms)",
             f"python -c pass: {bare * 1000:.0f} ms",
             first / bare,
-            f"<= {target}",
-            first / bare <= target,
+            "-" if target is None else f"<= {target}",
+            None if target is None else first / bare <= target,
         ))
     return rows
 
@@ -259,16 +264,22 @@ def realtime_run(stand_ins: StandIns, *, repeats: int) -> list[Row]:
         {"ids": PROPERTY, "metrics": "rt:activeUsers"}, {},
     )
     stand_ins.ga4.realtime_rows = [{"activeUsers": "42"}]
-    walls = []
-    for _ in range(repeats):
-        stand_ins.reset()
-        walls.append(stand_ins.run(realtime, "ga.json").check().wall)
-    wall = statistics.median(walls)
-    return [Row(
-        "(5) a GA4 realtime run, whole process (token request, runRealtimeReport, one record pushed)",
-        f"{wall * 1000:.0f} ms (median of {repeats})",
-        f"python -c pass: {bare * 1000:.0f} ms",
-        wall / bare,
-        "-",
-        None,
-    )]
+    rows = []
+    for name, credentials in (
+        ("stored user tokens: runRealtimeReport, one record pushed", "ga.json"),
+        ("service account: token request, runRealtimeReport, one record pushed", "ga-service-account.json"),
+    ):
+        walls = []
+        for _ in range(repeats):
+            stand_ins.reset()
+            walls.append(stand_ins.run(realtime, credentials).check().wall)
+        wall = statistics.median(walls)
+        rows.append(Row(
+            f"(5) a GA4 realtime run, whole process ({name})",
+            f"{wall * 1000:.0f} ms (median of {repeats})",
+            f"python -c pass: {bare * 1000:.0f} ms",
+            wall / bare,
+            "-",
+            None,
+        ))
+    return rows

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from performanceplatform.collector.standins.backdrop import BackdropStandIn
 from performanceplatform.collector.standins.google_analytics_data import ANALYTICS_360, GoogleAnalyticsDataStandIn
+from performanceplatform.collector.standins.google_oauth import ANALYTICS_READONLY as SCOPE
 from performanceplatform.collector.standins.google_oauth import GoogleOAuthStandIn
 from performanceplatform.collector.standins.pingdom import PingdomStandIn
 from performanceplatform.collector.standins.server import StandIn
@@ -141,7 +143,8 @@ def byte_compile_the_project() -> None:
 
 @contextmanager
 def stand_ins() -> Iterator[StandIns]:
-    """Every stand-in running, with a service account, a property, a Pingdom check and the files."""
+    """Every stand-in running, with a user's stored tokens and a service account, a property, a
+    Pingdom check and the files."""
     byte_compile_the_project()
     with tempfile.TemporaryDirectory(prefix="pp-collector-bench-") as directory:
         workdir = Path(directory)
@@ -188,7 +191,24 @@ def _write_files(
         "type": "service_account", "project_id": "stand-in-project", "private_key_id": "0" * 40,
         "private_key": pem, "client_email": SERVICE_ACCOUNT, "client_id": "1", "token_uri": oauth.token_url,
     })
-    _write(workdir / "ga.json", {"SERVICE_ACCOUNT_KEY": str(key_path), "API_ROOT": f"{ga4.url}/"})
+    # Production's GA credentials (every GA job in the real jobs file): a user's OAuth tokens,
+    # stored by the run before in oauth2client's format, the access token valid for the hour.
+    client = oauth.add_client()
+    client_secrets = _write(workdir / "client_secrets.json", oauth.client_secrets(client))
+    expiry = datetime.now(UTC).replace(tzinfo=None) + timedelta(hours=1)
+    storage = _write(workdir / "storage.db", {
+        "_class": "OAuth2Credentials", "_module": "oauth2client.client",
+        "access_token": oauth.issue_access_token(lifetime=3600), "client_id": client.client_id,
+        "client_secret": client.client_secret, "refresh_token": oauth.add_refresh_token(client),
+        "scopes": [SCOPE], "token_expiry": expiry.strftime("%Y-%m-%dT%H:%M:%SZ"), "token_uri": oauth.token_url,
+        "invalid": False, "id_token": None, "revoke_uri": None, "token_info_uri": None, "user_agent": None,
+        "token_response": None,
+    })
+    _write(workdir / "ga.json", {
+        "CLIENT_SECRETS": str(client_secrets), "STORAGE_PATH": str(storage), "API_ROOT": f"{ga4.url}/"
+    })
+    # A service account instead: every run signs a JWT and asks for a token first.
+    _write(workdir / "ga-service-account.json", {"SERVICE_ACCOUNT_KEY": str(key_path), "API_ROOT": f"{ga4.url}/"})
     _write(workdir / "pingdom.json", pingdom.credentials("3.1"))
     _write(workdir / "token.json", {"token": TOKEN})
     _write(workdir / "backdrop.json", {"backdrop_url": f"{backdrop.url}/data"})

@@ -9,13 +9,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from performanceplatform.collector.standins.backdrop import BackdropStandIn
+from performanceplatform.collector.standins.google_oauth import OAuthClient
 from performanceplatform.collector.standins.pingdom import PingdomStandIn
 from tests.support.backdrop import DATA_GROUP, DATA_TYPE, TOKEN
 from tests.support.cli import REPO_ROOT, ConfigFiles
-from tests.support.google import GA4_PROPERTY, Ga4Collector, GaCollector
+from tests.support.google import GA4_PROPERTY, Ga4Collector, GaCollector, oauth2client_tokens, write_user_credentials
 
 GOOGLE = ("google", "googleapiclient", "google_auth_httplib2", "httplib2", "oauth2client", "uritemplate")
 # What a Google API client built from a discovery document brings (Universal Analytics' only).
@@ -128,6 +133,37 @@ def test_a_ga4_realtime_run_builds_no_discovery_client_and_imports_no_record_bui
     # request: no discovery-based client, no httplib2, no requests.
     assert "google.auth" in modules
     assert loaded(modules, (*DISCOVERY_CLIENT, *HTTP_LIBRARIES, *RECORD_BUILDING, *BACKFILLS, "dateutil")) == []
+
+
+@pytest.mark.parametrize(("minutes_left", "refreshed"), [(60, False), (4, True)])
+def test_a_ga4_realtime_run_on_stored_user_tokens_imports_google_auth_only_to_refresh_them(
+    ga4_collector: Ga4Collector, google_oauth_client: OAuthClient, tmp_path: Path, minutes_left: int, refreshed: bool
+) -> None:
+    # Production's GA credentials: CLIENT_SECRETS + STORAGE_PATH, an access token stored by the
+    # run before. Its 35 realtime jobs run every two minutes; a stored token serves an hour of them.
+    oauth = ga4_collector.oauth
+    stored_token = oauth.issue_access_token()
+    expiry = datetime.now(UTC).replace(tzinfo=None) + timedelta(minutes=minutes_left)
+    storage = oauth2client_tokens(google_oauth_client, oauth.add_refresh_token(google_oauth_client),
+                                  token_uri=oauth.token_url, access_token=stored_token, expiry=expiry)
+    files = write_user_credentials(tmp_path / "user", oauth, google_oauth_client, storage=storage,
+                                   API_ROOT=f"{ga4_collector.api.url}/")
+    ga4_collector.api.realtime_rows = [{"activeUsers": "42"}]
+    configs = ga4_collector.configs
+    query = configs.query("performanceplatform.collector.ga.realtime",
+                          {"ids": GA4_PROPERTY, "metrics": "rt:activeUsers"}, data_group=DATA_GROUP,
+                          data_type=DATA_TYPE)
+    argv = configs.args(query=query, backdrop=configs.backdrop(f"{ga4_collector.backdrop.url}/data"),
+                        credentials=files.credentials_path, token=configs.token(TOKEN))
+
+    modules, printed = modules_after(run_main(argv))
+
+    assert printed == "EXIT 0"
+    assert [record["unique_visitors"] for record in ga4_collector.records()] == [42]
+    assert oauth.refreshes == (1 if refreshed else 0)
+    assert (files.storage()["access_token"] == stored_token) is not refreshed
+    # Less than five minutes left is too little: the token is refreshed through google-auth.
+    assert (loaded(modules, ("google", "cryptography")) != []) is refreshed
 
 
 def test_a_universal_analytics_realtime_run_imports_no_record_builder_or_backfill(ga_collector: GaCollector) -> None:

@@ -8,7 +8,6 @@ or mutated in the user's configs.
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 import re
 from collections.abc import Mapping
@@ -197,6 +196,8 @@ def unknown_key_problems(document: Mapping[str, Any], source: str) -> list[Confi
     for key in document:
         if key in QUERY_FILE_KEYS:
             continue
+        import difflib  # only for a misspelt key
+
         nearest = difflib.get_close_matches(str(key), QUERY_FILE_KEYS, n=1)
         hint = f"; did you mean {nearest[0]!r}?" if nearest else f"; the keys read are {', '.join(QUERY_FILE_KEYS)}"
         problems.append(ConfigurationError(f"is not a key pp-collector reads{hint}", source=source, key=str(key)))

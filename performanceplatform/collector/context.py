@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from performanceplatform.collector import config as config_files
 from performanceplatform.collector.concurrency import (
@@ -34,10 +34,12 @@ from performanceplatform.collector.concurrency import (
 from performanceplatform.collector.departments import ENV_VAR as DEPARTMENT_CODES_VARIABLE
 from performanceplatform.collector.departments import NO_DEPARTMENTS, load_department_codes
 from performanceplatform.collector.errors import ConfigurationError
-from performanceplatform.collector.ga.migration import map_file
-from performanceplatform.collector.ga.migration.map_file import NO_GA4_MAP, Ga4Map
+from performanceplatform.collector.ga.migration import path_from as ga4_map_path
 from performanceplatform.collector.options import Options, options_problems, parse_options
 from performanceplatform.collector.redaction import register_secret, register_secrets_in
+
+if TYPE_CHECKING:
+    from performanceplatform.collector.ga.migration.map_file import Ga4Map
 
 T = TypeVar("T")
 LEGACY_SOURCE = "collector arguments"
@@ -120,7 +122,9 @@ class RunContext:
     # False only under `--check` when the credentials file itself could not be read (already
     # reported): checks of what it holds are then left out.
     credentials_loaded: bool = True
-    ga4_map: Ga4Map = NO_GA4_MAP
+    # None: no migration file is named and the query has no `options.ga4` (`source_for` then asks
+    # GA4 only for properties), and the reader is not imported.
+    ga4_map: Ga4Map | None = None
 
     @property
     def dry_run(self) -> bool:
@@ -152,9 +156,14 @@ class RunContext:
         register_secrets_in(credentials)
         # What the CLI would take from flags comes from the environment alone here.
         departments = department_codes_from(None, os.environ)
-        ga4_map = map_file.load_ga4_map(map_file.path_from(None, os.environ)).with_query_settings(
-            options.get("ga4") if isinstance(options, Mapping) else None, source=LEGACY_SOURCE
-        )
+        ga4_map = None
+        query_settings = options.get("ga4") if isinstance(options, Mapping) else None
+        if ga4_map_path(None, os.environ) or query_settings is not None:
+            from performanceplatform.collector.ga.migration import map_file
+
+            ga4_map = map_file.load_ga4_map(ga4_map_path(None, os.environ)).with_query_settings(
+                query_settings, source=LEGACY_SOURCE
+            )
         return cls(
             entrypoint=entrypoint,
             query=_private_copy(query),
@@ -222,13 +231,13 @@ class _Loader:
         self.step(lambda: config_files.check_date_order(args.start_at, args.end_at))
         departments = self.step(self._department_codes)
         concurrency = self.step(self._concurrency)
-        ga4_map = self._ga4_map()
+        ga4_map, ga4_map_read = self._ga4_map()
         push_concurrency = self.step(self._push_concurrency)
         query = self.step(lambda: self._query(backdrop))
         if query is None:
             return None
-        if ga4_map is not None:
-            ga4_map = self._with_query_settings(ga4_map, query)
+        if ga4_map_read:
+            ga4_map, ga4_map_read = self._with_query_settings(ga4_map, query)
         departments = NO_DEPARTMENTS if departments is None else departments
         options: Options | None
         if self.collect_problems:
@@ -239,7 +248,7 @@ class _Loader:
             options = parse_options(query.options, source=query.source, departments=departments)
         if options is None or (
             not self.collect_problems
-            and None in (backdrop, token, credentials, concurrency, push_concurrency, ga4_map)
+            and (None in (backdrop, token, credentials, concurrency, push_concurrency) or not ga4_map_read)
         ):
             return None
         # `--check` goes on to the collector's own checks with what could be loaded: a file that
@@ -266,7 +275,7 @@ class _Loader:
             query_path=query.path,
             credentials_source=f"credentials file {args.credentials}",
             credentials_path=Path(args.credentials),
-            ga4_map=ga4_map or NO_GA4_MAP,
+            ga4_map=ga4_map,
         )
 
     def _query(self, backdrop: config_files.BackdropConfig | None) -> config_files.QueryConfig:
@@ -285,25 +294,38 @@ class _Loader:
 
         return fetch_collector_query(backdrop, args.collector_slug)
 
-    def _ga4_map(self) -> Ga4Map | None:
-        """The GA4 migration file `--ga4-map` (or `PP_COLLECTOR_GA4_MAP`) names; `--check` reports
-        every problem in it, a run stops at the first."""
-        path = map_file.path_from(getattr(self.args, "ga4_map", None), self.environ)
+    def _ga4_map(self) -> tuple[Ga4Map | None, bool]:
+        """The GA4 migration file `--ga4-map` (or `PP_COLLECTOR_GA4_MAP`) names (None when none is
+        named), and whether it could be read; `--check` reports every problem in it, a run stops at
+        the first."""
+        path = ga4_map_path(getattr(self.args, "ga4_map", None), self.environ)
+        if path is None:
+            return None, True
+        from performanceplatform.collector.ga.migration import map_file
+
         found, problems = map_file.ga4_map_and_problems(path)
         if problems and not self.collect_problems:
             raise problems[0]
         self.problems.extend(str(problem) for problem in problems)
-        return None if problems else found
+        return (None, False) if problems else (found, True)
 
-    def _with_query_settings(self, ga4_map: Ga4Map, query: config_files.QueryConfig) -> Ga4Map | None:
-        """The migration file with the query's `options.ga4` over it (a bad options object is
-        reported with the options)."""
+    def _with_query_settings(
+        self, ga4_map: Ga4Map | None, query: config_files.QueryConfig
+    ) -> tuple[Ga4Map | None, bool]:
+        """The migration file with the query's `options.ga4` over it, and whether that could be read
+        (a bad options object is reported with the options)."""
         raw = query.options.get("ga4") if isinstance(query.options, Mapping) else None
+        if raw is None:
+            return ga4_map, True
+        from performanceplatform.collector.ga.migration import map_file
+
         settings, problems = map_file.read_query_settings(raw, source=query.source)
         if problems and not self.collect_problems:
             raise problems[0]
         self.problems.extend(str(problem) for problem in problems)
-        return None if problems else ga4_map.with_query(settings)
+        if problems:
+            return None, False
+        return (ga4_map or map_file.NO_GA4_MAP).with_query(settings), True
 
     def _department_codes(self) -> Mapping[str, str]:
         return department_codes_from(getattr(self.args, "department_codes", None), self.environ)

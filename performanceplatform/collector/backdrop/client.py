@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import gzip
 import logging
+import os
 import sys
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TextIO
@@ -122,7 +122,8 @@ class DataSet:
         self.dry_run = dry_run
         self.name = name or url_for_log(self.url)
         self.data_type = data_type
-        self.request_id = request_id or f"pp-collector-{uuid.uuid4().hex}"
+        # 128 random bits, as a uuid4 has, without importing uuid (and platform) in every run.
+        self.request_id = request_id or f"pp-collector-{os.urandom(16).hex()}"
         self._stdout = stdout
         self._http: HttpClient | None = None
         if not dry_run:

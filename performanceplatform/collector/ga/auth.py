@@ -16,42 +16,46 @@ with the `analytics.readonly` scope:
    tokens live in memory only, as there is no file to write them to.
 
 This module reads the shapes and builds the credentials; the stored-tokens files (reading, the
-lock, the atomic write-back) are `token_storage`'s, and the token requests themselves (transport,
+lock, the atomic write-back) are `token_storage`'s, the google-auth classes whose refreshes go
+through the project are `refreshing_credentials`'s, and the token requests themselves (transport,
 retries, Google's refusals) are `token_endpoint`'s. Every secret is registered with `redaction` as
-it is read.
+it is read. A user's stored tokens come back as `DeferredCredentials`, which serve a still-valid
+stored access token without importing google-auth (production's realtime runs, every two
+minutes, mostly do just that); a service account's key is read, and google-auth imported, at once.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-import google.auth.credentials
-import google.auth.crypt
-import google.oauth2.credentials
-import google.oauth2.service_account
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.serialization import pkcs12
+from typing import TYPE_CHECKING, Any
 
 from performanceplatform.collector.errors import ConfigurationError
 from performanceplatform.collector.ga.token_endpoint import TokenEndpoint
 from performanceplatform.collector.ga.token_storage import (
     GENERATOR,
+    GOOGLE_TOKEN_URI,
     StorageFile,
     StoredTokens,
-    expiry_text,
     parse_stored_tokens,
     read_json_file,
+    user_token_uri,
     write_json_atomically,
 )
 from performanceplatform.collector.http import Timeouts
 from performanceplatform.collector.redaction import redact, register_secret
 from performanceplatform.collector.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    # google-auth and cryptography are imported where a token is made (`refreshing_credentials`)
+    # or a key is read, not here: a run whose stored token is valid needs neither.
+    import google.auth.credentials
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 # `GENERATOR` and `write_json_atomically` moved to `token_storage`; the tool and the tests still
 # import them from here, so they stay part of this module's API.
@@ -69,7 +73,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 SCOPE = "https://www.googleapis.com/auth/analytics.readonly"
-GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL, not a password)
 # The password Google has always put on the .p12 keys it hands out.
 P12_PASSWORD = b"notasecret"
 ACCEPTED_SHAPES = (
@@ -90,7 +93,7 @@ def credentials_from_config(
     credentials_path: Path | None = None,
     retry: RetryPolicy | None = None,
     timeouts: Timeouts | None = None,
-) -> google.auth.credentials.Credentials:
+) -> google.auth.credentials.Credentials | DeferredCredentials:
     """Google credentials (scope `analytics.readonly`) for the keys of a GA credentials file.
 
     `source` names the credentials file in errors. Relative paths inside it are resolved against
@@ -188,83 +191,59 @@ def load_client_secrets(path: Path, *, source: str | None = None, key: str | Non
     return parse_client_secrets(data, source=str(path))
 
 
-# Credentials that refresh through the token endpoint --------------------------------------------
+# A stored token served until it needs refreshing -------------------------------------------------
 
 
-class _UserCredentials(google.oauth2.credentials.Credentials):
-    """A user's OAuth credentials whose refreshes go through `TokenEndpoint` and the storage file."""
+class DeferredCredentials:
+    """A user's stored OAuth tokens, whose google-auth credentials are built when first needed.
 
-    _pp_endpoint: TokenEndpoint
-    _pp_storage: StorageFile | None
-    _pp_client: ClientSecrets | None
+    While the stored access token stays valid (`StoredTokens.usable_access_token`), `token` and
+    `valid` are answered from it, and nothing of google-auth is imported: that import is a third of
+    a realtime run's start-up, and a stored token serves the runs of an hour. A refresh, or any other
+    attribute of google-auth's credentials (`before_request`, `apply`, ...), builds the credentials
+    (`refreshing_credentials.UserCredentials`, holding the same stored token), and from then on
+    everything is theirs.
+    """
 
-    def refresh(self, request: Any) -> None:
-        # `request` is whatever transport the API client holds; it is ignored on purpose (see
-        # `token_endpoint.TokenTransport`).
-        with self._pp_endpoint.lock:
-            if self._pp_storage is None:
-                self._grant()
-                return
-            with self._pp_storage.locked():
-                stored = self._pp_storage.read()
-                fresh = stored.usable_access_token()
-                # Another process refreshed while we waited: use its token rather than ask again.
-                # A stored token equal to ours is the one that just failed or expired.
-                if fresh is not None and fresh != self.token:
-                    self.token = fresh
-                    self.expiry = stored.expiry
-                    self._adopt(stored)
-                    log.info(
-                        "using the Google access token another process stored in %s; it expires at %s",
-                        self._pp_storage.path,
-                        expiry_text(stored.expiry),
-                    )
-                    return
-                self._adopt(stored)
-                self._grant()
-                self._pp_storage.write(
-                    stored.updated(
-                        access_token=self.token,
-                        expiry=self.expiry,
-                        refresh_token=self._refresh_token,
-                        granted_scopes=self._granted_scopes,
-                    )
-                )
+    def __init__(self, stored: StoredTokens, build: Callable[[], google.auth.credentials.Credentials]):
+        self._stored = stored
+        self._build = build
+        self._built: google.auth.credentials.Credentials | None = None
+        self._lock = threading.Lock()
 
-    def _adopt(self, stored: StoredTokens) -> None:
-        """Take the stored refresh token and client: the file may have been regenerated since."""
-        self._refresh_token = stored.refresh_token
-        self._client_id = stored.client_id or (self._pp_client.client_id if self._pp_client else None)
-        self._client_secret = stored.client_secret or (self._pp_client.client_secret if self._pp_client else None)
-        self._token_uri = _user_token_uri(stored, self._pp_client)
+    def google_credentials(self) -> google.auth.credentials.Credentials:
+        """The google-auth credentials, built on the first call."""
+        with self._lock:
+            if self._built is None:
+                self._built = self._build()
+            return self._built
 
-    def _grant(self) -> None:
-        perform = super().refresh
-        self._pp_endpoint.grant(self, perform, self._token_uri)
-        register_secret(self._refresh_token)
+    @property
+    def token(self) -> str | None:
+        if self._built is not None:
+            return self._built.token
+        return self._stored.usable_access_token()
 
-    def _make_copy(self) -> _UserCredentials:
-        copy = super()._make_copy()
-        copy._pp_endpoint = self._pp_endpoint
-        copy._pp_storage = self._pp_storage
-        copy._pp_client = self._pp_client
-        return copy
+    @property
+    def expiry(self) -> datetime | None:
+        if self._built is not None:
+            return self._built.expiry
+        return self._stored.expiry if self._stored.usable_access_token() else None
 
-
-class _ServiceAccountCredentials(google.oauth2.service_account.Credentials):
-    """A service account whose JWT-bearer grants go through `TokenEndpoint`."""
-
-    _pp_endpoint: TokenEndpoint
+    @property
+    def valid(self) -> bool:
+        if self._built is not None:
+            return self._built.valid
+        return self._stored.usable_access_token() is not None
 
     def refresh(self, request: Any) -> None:
-        # As for user credentials, the caller's transport is ignored on purpose.
-        with self._pp_endpoint.lock:
-            self._pp_endpoint.grant(self, super().refresh, self._token_uri)
+        self.google_credentials().refresh(request)
 
-    def _make_copy(self) -> _ServiceAccountCredentials:
-        copy = super()._make_copy()
-        copy._pp_endpoint = self._pp_endpoint
-        return copy
+    def __getattr__(self, name: str) -> Any:
+        # Only reached for what is not defined above: google-auth's own interface.
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.google_credentials(), name)
 
 
 # The four shapes ----------------------------------------------------------------------------------
@@ -336,26 +315,32 @@ def _from_embedded_tokens(
 
 def _user_credentials(
     stored: StoredTokens, client: ClientSecrets, endpoint: TokenEndpoint, storage: StorageFile | None
-) -> _UserCredentials:
-    token = stored.usable_access_token()
-    result = _UserCredentials(
-        token,
-        refresh_token=stored.refresh_token,
-        # The refresh token was issued to the client named in the stored tokens; the client
-        # secrets file only fills in what an old file left out.
-        client_id=stored.client_id or client.client_id,
-        client_secret=stored.client_secret or client.client_secret,
-        token_uri=_user_token_uri(stored, client),
-        # Refreshes ask for exactly the scopes the user granted (or none, which means the same):
-        # asking for `analytics.readonly` on a token granted the full `analytics` scope, as the
-        # original tool's were, risks `invalid_scope`. New consents ask for readonly (the tool).
-        scopes=list(stored.scopes) if stored.scopes else None,
-        expiry=stored.expiry if token else None,
-    )
-    result._pp_endpoint = endpoint
-    result._pp_storage = storage
-    result._pp_client = client
-    return result
+) -> DeferredCredentials:
+    def build() -> google.auth.credentials.Credentials:
+        from performanceplatform.collector.ga.refreshing_credentials import UserCredentials
+
+        token = stored.usable_access_token()
+        result = UserCredentials(
+            token,
+            refresh_token=stored.refresh_token,
+            # The refresh token was issued to the client named in the stored tokens; the client
+            # secrets file only fills in what an old file left out.
+            client_id=stored.client_id or client.client_id,
+            client_secret=stored.client_secret or client.client_secret,
+            token_uri=user_token_uri(stored, client.token_uri),
+            # Refreshes ask for exactly the scopes the user granted (or none, which means the
+            # same): asking for `analytics.readonly` on a token granted the full `analytics` scope,
+            # as the original tool's were, risks `invalid_scope`. New consents ask for readonly
+            # (the tool).
+            scopes=list(stored.scopes) if stored.scopes else None,
+            expiry=stored.expiry if token else None,
+        )
+        result._pp_endpoint = endpoint
+        result._pp_storage = storage
+        result._pp_client = client
+        return result
+
+    return DeferredCredentials(stored, build)
 
 
 def _from_account_and_key(
@@ -374,8 +359,12 @@ def _from_account_and_key(
     token_uri = credentials.get("TOKEN_URI") or GOOGLE_TOKEN_URI
     if not isinstance(token_uri, str):
         raise ConfigurationError("expected a URL", source=source, key="TOKEN_URI")
+    import google.auth.crypt
+
+    from performanceplatform.collector.ga.refreshing_credentials import ServiceAccountCredentials
+
     signer = google.auth.crypt.RSASigner(_private_key(key_path, source=source))
-    result = _ServiceAccountCredentials(signer, service_account_email=account, token_uri=token_uri, scopes=[SCOPE])
+    result = ServiceAccountCredentials(signer, service_account_email=account, token_uri=token_uri, scopes=[SCOPE])
     result._pp_endpoint = endpoint
     endpoint.description = f"service account {account}"
     endpoint.hint = f"check ACCOUNT_NAME and that the key {key_path} is the account's and has not been deleted"
@@ -395,6 +384,10 @@ def _from_service_account_key(
         )
     register_secret(info.get("private_key"))
     register_secret(info.get("private_key_id"))
+    import google.auth.crypt
+
+    from performanceplatform.collector.ga.refreshing_credentials import ServiceAccountCredentials
+
     try:
         missing = [name for name in ("client_email", "token_uri", "private_key") if name not in info]
         if missing:
@@ -402,11 +395,20 @@ def _from_service_account_key(
             raise ValueError(
                 f"Service account info was not in the expected format, missing fields {', '.join(missing)}."
             )
-        # What from_service_account_info does, with the key read once and unchecked (`_trusted_key`).
+        # What from_service_account_info does, through the public constructor, with the key read
+        # once and unchecked (`_trusted_key`).
         signer = google.auth.crypt.RSASigner(
             _trusted_key(str(info["private_key"]).encode("utf-8")), key_id=info.get("private_key_id")
         )
-        result = _ServiceAccountCredentials._from_signer_and_info(signer, info, scopes=[SCOPE])
+        universe = {"universe_domain": info["universe_domain"]} if "universe_domain" in info else {}
+        result = ServiceAccountCredentials(
+            signer,
+            service_account_email=info["client_email"],
+            token_uri=info["token_uri"],
+            project_id=info.get("project_id"),
+            scopes=[SCOPE],
+            **universe,
+        )
     except (ValueError, KeyError, TypeError) as error:
         # google-auth and cryptography name what is missing or wrong; neither echoes the key itself.
         raise ConfigurationError(
@@ -468,6 +470,10 @@ class _Paths:
 def _private_key(path: Path, *, source: str) -> rsa.RSAPrivateKey:
     """The RSA key at `path`: a PEM file, or a .p12 opened with Google's password. Its PEM text is
     registered as a secret, line by line, so that even a fragment never reaches a log."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -518,6 +524,8 @@ def _trusted_key(pem: bytes) -> Any:
     credentials files, and a key that is merely broken makes signatures Google refuses, with its
     reason. Read once: google-auth's `from_string` would read (and check) it again.
     """
+    from cryptography.hazmat.primitives import serialization
+
     return serialization.load_pem_private_key(pem, password=None, unsafe_skip_rsa_key_validation=True)
 
 

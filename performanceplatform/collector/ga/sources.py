@@ -96,14 +96,16 @@ def is_property_id(value: Any) -> bool:
     return isinstance(value, str) and value.strip().startswith(PROPERTY_PREFIX)
 
 
-def source_for(query_id: Any, ga4_map: Ga4Map = NO_GA4_MAP) -> GaSource:
+def source_for(query_id: Any, ga4_map: Ga4Map | None = None) -> GaSource:
     """The source that answers a query with this `id` (or realtime `ids`), under the run's GA4
     migration file and the query's `options.ga4` (`RunContext.ga4_map`): the one place that chooses.
 
     A GA4 property, or a view the migration file (or the query) gives a property, is asked of
     GA4; any other view of Universal Analytics. A GA4 source is made for the query (and the run):
-    it holds the query's migration, and the property metadata it checks names against.
+    it holds the query's migration, and the property metadata it checks names against. No
+    migration file (None) maps no view.
     """
+    ga4_map = NO_GA4_MAP if ga4_map is None else ga4_map
     property_ = query_id.strip() if is_property_id(query_id) else ga4_map.property_for_view(query_id)
     if property_ is not None:
         from performanceplatform.collector.ga.data_api import DataApiSource

@@ -15,11 +15,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
-
-import google.auth.credentials
-import google.auth.exceptions
-import google.auth.transport
+from typing import TYPE_CHECKING, Any
 
 from performanceplatform.collector.errors import FatalUpstreamError, RetryableError
 from performanceplatform.collector.ga.token_storage import expiry_text
@@ -35,6 +31,13 @@ from performanceplatform.collector.http import (
 from performanceplatform.collector.redaction import redact, register_secret
 from performanceplatform.collector.retry import RetryPolicy
 
+if TYPE_CHECKING:
+    # google-auth is imported by the credentials that refresh (`refreshing_credentials`), not here:
+    # `auth` makes a `TokenEndpoint` for every run, and most runs never ask it for a token.
+    import google.auth.credentials
+    import google.auth.exceptions
+    import google.auth.transport
+
 # The GA credentials modules share the logger `ga.auth` had before they were split out of it:
 # its name is in every log line, and operators' filters and the tests select on it.
 log = logging.getLogger("performanceplatform.collector.ga.auth")
@@ -46,9 +49,12 @@ RETRYABLE_OAUTH_ERRORS = frozenset({"server_error", "temporarily_unavailable", "
 MAX_ERROR_TEXT = 300
 
 
-class TokenTransport(google.auth.transport.Request):
+class TokenTransport:
     """google-auth's transport for token requests: the project's `HttpClient` (timeouts, the https
-    rule, the log line of a failed request), one attempt a call, and our error classes.
+    rule, the log line of a failed request), one attempt a call, and our error classes. It has the
+    shape of `google.auth.transport.Request` (called with the URL, method, body and headers; answers
+    with a status, headers and data), without deriving from it, so that google-auth is imported
+    only by a refresh.
 
     Statuses worth retrying become `RetryableError` here, before google-auth sees them: google-auth
     would otherwise retry them itself, with its own sleeps, outside the project's retry policy,
@@ -106,8 +112,8 @@ class TokenTransport(google.auth.transport.Request):
         return _Answer(response)
 
 
-class _Answer(google.auth.transport.Response):
-    """An `HttpResponse` as google-auth reads a response."""
+class _Answer:
+    """An `HttpResponse` as google-auth reads a response (`google.auth.transport.Response`'s shape)."""
 
     def __init__(self, response: HttpResponse):
         self._response = response
@@ -151,6 +157,8 @@ class TokenEndpoint:
         self, credentials: google.auth.credentials.Credentials, perform: Callable[[Any], None], token_uri: str
     ) -> None:
         """Run google-auth's grant `perform` through the retry policy and log the outcome."""
+        import google.auth.exceptions
+
         shown = url_for_log(token_uri)
         attempts = 0
 

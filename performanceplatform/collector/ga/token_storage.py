@@ -36,6 +36,7 @@ OAUTH2CLIENT_EXPIRY_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # A stored access token is only worth using if it outlives google-auth's own refresh margin
 # (3 min 45 s); otherwise google-auth would call it expired straight away and refresh anyway.
 STORED_TOKEN_MARGIN = timedelta(minutes=5)
+GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL, not a password)
 
 
 @dataclass(frozen=True)
@@ -280,3 +281,9 @@ def expiry_text(expiry: datetime | None) -> str:
 def _now() -> datetime:
     # Naive, to compare with the naive UTC expiries google-auth keeps.
     return utc_now().replace(tzinfo=None)
+
+
+def user_token_uri(stored: StoredTokens, client_token_uri: str | None) -> str:
+    """Where a user's stored tokens are refreshed: the stored tokens' endpoint, else their client's,
+    else Google's."""
+    return stored.token_uri or client_token_uri or GOOGLE_TOKEN_URI

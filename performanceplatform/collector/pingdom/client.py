@@ -9,7 +9,6 @@ per request, the refusal to send credentials over plain http and the one retry p
 
 from __future__ import annotations
 
-import difflib
 import logging
 import re
 from collections.abc import Iterator, Mapping
@@ -364,6 +363,8 @@ def _closest_names(name: str, names: list[str]) -> str:
     by_folded: dict[str, str] = {}
     for candidate in names:
         by_folded.setdefault(candidate.casefold(), candidate)
+    import difflib  # only for a check name that is not there
+
     close = difflib.get_close_matches(name.casefold(), list(by_folded), n=5, cutoff=0.6)
     if not close:
         return f"none of the account's {len(names)} checks has a similar name"

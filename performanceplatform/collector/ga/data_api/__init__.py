@@ -11,8 +11,8 @@ and `_id`s. Realtime queries go to `runRealtimeReport` (`realtime`). `client` sp
 report against the property's metadata before the first request (`ga.migration.metadata`).
 
 Only the query modules are imported to check a query or ask for a realtime count; the pages
-(and the record builder behind the row shape) when a report is read, and the client (and Google's
-libraries) when a run opens it.
+(and the record builder behind the row shape) when a report is read, trending's rows when a
+trending report is, and the client (and Google's libraries) when a run opens it.
 """
 
 from __future__ import annotations
@@ -30,11 +30,11 @@ from performanceplatform.collector.ga.data_api.schema import DATE_RANGE
 from performanceplatform.collector.ga.migration.map_file import Migration
 from performanceplatform.collector.ga.migration.metadata import PropertyMetadata
 from performanceplatform.collector.ga.query import GaQuery
-from performanceplatform.collector.ga.trends import TrendingQuery, TrendingRow, TrendingWindow
 
 if TYPE_CHECKING:
     from performanceplatform.collector.context import RunContext
     from performanceplatform.collector.ga.rows import GaRows
+    from performanceplatform.collector.ga.trends import TrendingQuery, TrendingRow, TrendingWindow
 
 # UA's trending query split the fortnight by these; GA4 asks for two named weeks instead.
 UA_DATE_DIMENSIONS = ("day", "month", "year")
@@ -83,6 +83,7 @@ class DataApiSource:
     def fetch_trending(self, client: Any, report: ReportQuery, window: TrendingWindow) -> list[TrendingRow]:
         """One report over two named date ranges: each row says its week in GA4's `dateRange`."""
         from performanceplatform.collector.ga.data_api.pages import fetch_report
+        from performanceplatform.collector.ga.trends import TrendingRow
 
         self.metadata.check(client, report)
         rows = fetch_report(client, report, [DateRange(start, end, name) for name, start, end in window.weeks()])

@@ -14,3 +14,16 @@
 `ga.sources.source_for` is still the one place that chooses a query's source: a view the
 migration file maps is answered by the GA4 Data API.
 """
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# Here, not in `map_file`, so that the run context can see whether a migration file is named
+# without importing the reader (a Pingdom or Matomo run never does).
+MAP_FILE_VARIABLE = "PP_COLLECTOR_GA4_MAP"
+
+
+def path_from(flag: str | None, environ: Mapping[str, str]) -> str | None:
+    """The migration file `--ga4-map` names, else `PP_COLLECTOR_GA4_MAP`; None without either."""
+    return flag or environ.get(MAP_FILE_VARIABLE) or None

@@ -47,9 +47,11 @@ from types import MappingProxyType
 from typing import Any
 
 from performanceplatform.collector.errors import ConfigurationError
+from performanceplatform.collector.ga.migration import MAP_FILE_VARIABLE
+from performanceplatform.collector.ga.migration import path_from as path_from  # the package's, re-exported
 from performanceplatform.collector.ga.migration.approximations import APPROXIMATIONS
 
-ENV_VAR = "PP_COLLECTOR_GA4_MAP"
+ENV_VAR = MAP_FILE_VARIABLE
 ROLE = "GA4 migration file"
 QUERY_KEY = "options.ga4"
 PROPERTY = re.compile(r"properties/\d+")
@@ -192,11 +194,6 @@ def view_key_of(query_id: Any) -> str | None:
         query_id = str(query_id)
     match = VIEW.fullmatch(query_id.strip()) if isinstance(query_id, str) else None
     return match.group(1) if match else None
-
-
-def path_from(flag: str | None, environ: Mapping[str, str]) -> str | None:
-    """The migration file `--ga4-map` names, else `PP_COLLECTOR_GA4_MAP`; None without either."""
-    return flag or environ.get(ENV_VAR) or None
 
 
 def load_ga4_map(path: str | os.PathLike[str] | None) -> Ga4Map:
