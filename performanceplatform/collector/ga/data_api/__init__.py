@@ -10,13 +10,15 @@ and `_id`s. Realtime queries go to `runRealtimeReport` (`realtime`). `client` sp
 (its property, and what a GA4 migration file maps for it), and it checks the names of a migrated
 report against the property's metadata before the first request (`ga.migration.metadata`).
 
-Only the query modules are imported to check a query or ask for a realtime count; the pages
-(and the record builder behind the row shape) when a report is read, trending's rows when a
-trending report is, and the client (and Google's libraries) when a run opens it.
+Only the realtime query module is imported with this package: the report query module when a
+report is checked or asked for, the metadata check when a report is fetched, the pages (and the
+record builder behind the row shape) when a report is read, trending's rows when a trending
+report is, and the client when a run opens it.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import date
@@ -24,15 +26,15 @@ from typing import TYPE_CHECKING, Any
 
 from performanceplatform.collector.concurrency import GA4_MAX_CONCURRENCY
 from performanceplatform.collector.errors import ConfigurationError
-from performanceplatform.collector.ga.data_api.query import DateRange, ReportQuery, translate
 from performanceplatform.collector.ga.data_api.realtime import RealtimeQuery, active_count
 from performanceplatform.collector.ga.data_api.schema import DATE_RANGE
-from performanceplatform.collector.ga.migration.map_file import Migration
-from performanceplatform.collector.ga.migration.metadata import PropertyMetadata
-from performanceplatform.collector.ga.query import GaQuery
 
 if TYPE_CHECKING:
     from performanceplatform.collector.context import RunContext
+    from performanceplatform.collector.ga.data_api.query import ReportQuery
+    from performanceplatform.collector.ga.migration.map_file import Migration
+    from performanceplatform.collector.ga.migration.metadata import PropertyMetadata
+    from performanceplatform.collector.ga.query import GaQuery
     from performanceplatform.collector.ga.rows import GaRows
     from performanceplatform.collector.ga.trends import TrendingQuery, TrendingRow, TrendingWindow
 
@@ -49,12 +51,21 @@ class DataApiSource:
 
     def __init__(self, migration: Migration | None = None):
         self.migration = migration
-        self.metadata = PropertyMetadata()
+
+    @functools.cached_property
+    def metadata(self) -> PropertyMetadata:
+        from performanceplatform.collector.ga.migration.metadata import PropertyMetadata
+
+        return PropertyMetadata()
 
     def report_problems(self, query: GaQuery, *, source: str) -> list[ConfigurationError]:
+        from performanceplatform.collector.ga.data_api.query import translate
+
         return translate(query, source=source, migration=self.migration)[1]
 
     def report(self, query: GaQuery, *, source: str) -> ReportQuery:
+        from performanceplatform.collector.ga.data_api.query import ReportQuery
+
         return ReportQuery.of(query, source=source, migration=self.migration)
 
     def trending_report(self, query: TrendingQuery, *, source: str) -> ReportQuery:
@@ -76,6 +87,7 @@ class DataApiSource:
 
     def fetch_period(self, client: Any, report: ReportQuery, start: date, end: date) -> GaRows:  # type: ignore[override]
         from performanceplatform.collector.ga.data_api.pages import fetch_report
+        from performanceplatform.collector.ga.data_api.query import DateRange
 
         self.metadata.check(client, report)
         return fetch_report(client, report, [DateRange(start, end)])
@@ -83,6 +95,7 @@ class DataApiSource:
     def fetch_trending(self, client: Any, report: ReportQuery, window: TrendingWindow) -> list[TrendingRow]:
         """One report over two named date ranges: each row says its week in GA4's `dateRange`."""
         from performanceplatform.collector.ga.data_api.pages import fetch_report
+        from performanceplatform.collector.ga.data_api.query import DateRange
         from performanceplatform.collector.ga.trends import TrendingRow
 
         self.metadata.check(client, report)
@@ -97,6 +110,7 @@ class DataApiSource:
 
     def probe(self, client: Any, report: ReportQuery, day: date) -> None:
         from performanceplatform.collector.ga.data_api.pages import fetch_report
+        from performanceplatform.collector.ga.data_api.query import DateRange
 
         # A migrated query's names are the property's to confirm, online as before a run.
         self.metadata.check(client, report)

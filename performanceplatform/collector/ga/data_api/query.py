@@ -12,7 +12,6 @@ accepted, a name GA4 lacks, an OR of a metric and a dimension) is refused before
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -26,9 +25,9 @@ from performanceplatform.collector.ga.data_api.names import DIMENSION, METRIC, S
 from performanceplatform.collector.ga.migration.approximations import SEGMENT as SEGMENT_AS_PAGE_FILTER
 from performanceplatform.collector.ga.migration.map_file import Migration, Origin
 from performanceplatform.collector.ga.migration.names import MigratedNames
-from performanceplatform.collector.ga.query import GaQuery, query_error
+from performanceplatform.collector.ga.query import GaQuery
+from performanceplatform.collector.ga.sources import property_from
 
-PROPERTY = re.compile(r"properties/\d+")
 # GA4's own default page; the API allows up to 250,000 rows per request.
 PAGE_SIZE = 10_000
 
@@ -128,19 +127,6 @@ class ReportQuery:
         if self.max_results is None:
             return PAGE_SIZE
         return max(1, min(PAGE_SIZE, self.max_results - rows_read))
-
-
-def property_from(value: Any, *, source: str | None, key: str = "id") -> str:
-    """`properties/<n>`, checked: the numeric property id, not a measurement id (`G-...`)."""
-    text = value.strip() if isinstance(value, str) else value
-    if not isinstance(text, str) or not PROPERTY.fullmatch(text):
-        raise query_error(
-            f"expected a GA4 property such as 'properties/123456789' (the numeric property id, "
-            f"not a 'G-' measurement id), got {value!r}",
-            source,
-            key,
-        )
-    return text
 
 
 def translate(
