@@ -25,6 +25,9 @@ START_LIMIT_SECONDS = 30
 class RedisServer:
     process: subprocess.Popen[str]
     port: int
+    # Reads the server's output until it ends; joined before the pipe is closed, or its next read
+    # could meet a closed file (an exception in a thread, which pytest turns into an error).
+    reader: threading.Thread
 
     @property
     def url(self) -> str:
@@ -37,13 +40,19 @@ class RedisServer:
 
     def stop(self) -> None:
         self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        if self.process.stdout is not None:
-            self.process.stdout.close()
+        _end(self.process, self.reader)
+
+
+def _end(process: subprocess.Popen[str], reader: threading.Thread) -> None:
+    """Wait for a terminated (or killed) server to exit and for its output to be read to the end."""
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    reader.join()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 def free_port() -> int:
@@ -76,14 +85,13 @@ def start_redis(directory: Path) -> RedisServer:
                     ready.set()
             ready.set()  # the server ended: stop waiting
 
-        threading.Thread(target=read, daemon=True).start()
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
         ready.wait(START_LIMIT_SECONDS)
         if process.poll() is None and any(READY in line for line in output):
-            return RedisServer(process, port)
+            return RedisServer(process, port, reader)
         process.kill()
-        process.wait()
-        if process.stdout is not None:
-            process.stdout.close()
+        _end(process, reader)
     raise RuntimeError(f"redis-server did not start: {''.join(output[-5:])}")
 
 
