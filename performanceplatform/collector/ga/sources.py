@@ -23,11 +23,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, Protocol
 
-from performanceplatform.collector.ga.migration.map_file import NO_GA4_MAP, Ga4Map
-
 if TYPE_CHECKING:
     from performanceplatform.collector.context import RunContext
     from performanceplatform.collector.errors import ConfigurationError
+    from performanceplatform.collector.ga.migration.map_file import Ga4Map
     from performanceplatform.collector.ga.query import GaQuery
     from performanceplatform.collector.ga.rows import GaRows
     from performanceplatform.collector.ga.trends import TrendingQuery, TrendingRow, TrendingWindow
@@ -122,12 +121,15 @@ def source_for(query_id: Any, ga4_map: Ga4Map | None = None) -> GaSource:
     it holds the query's migration, and the property metadata it checks names against. No
     migration file (None) maps no view.
     """
-    ga4_map = NO_GA4_MAP if ga4_map is None else ga4_map
-    property_ = query_id.strip() if is_property_id(query_id) else ga4_map.property_for_view(query_id)
+    if is_property_id(query_id):
+        property_ = query_id.strip()
+    else:
+        property_ = ga4_map.property_for_view(query_id) if ga4_map is not None else None
     if property_ is not None:
         from performanceplatform.collector.ga.data_api import DataApiSource
 
-        return DataApiSource(ga4_map.migration(property_, query_id))
+        # Without a migration file the property is the query's own id, and nothing is mapped.
+        return DataApiSource(ga4_map.migration(property_, query_id) if ga4_map is not None else None)
     from performanceplatform.collector.ga.core_reporting import CORE_REPORTING
 
     return CORE_REPORTING

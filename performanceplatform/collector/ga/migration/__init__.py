@@ -17,11 +17,16 @@ migration file maps is answered by the GA4 Data API.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
-# Here, not in `map_file`, so that the run context can see whether a migration file is named
-# without importing the reader (a Pingdom or Matomo run never does).
+# Here, not in `map_file`, so that a run without a migration file never imports the reader and
+# its model (a Pingdom or Matomo run, or a GA4 realtime run that names its property): the run
+# context sees whether a file is named, the name table what a mapping could do.
 MAP_FILE_VARIABLE = "PP_COLLECTOR_GA4_MAP"
+# UA names a mapped GA4 field can stand for: those whose refusal says to use a GA4 field instead.
+MAPPABLE_DIMENSION = re.compile(r"eventCategory|eventAction|eventLabel|dimension\d+|customVar(?:Name|Value)\d+")
+MAPPABLE_METRIC = re.compile(r"metric\d+")
 
 
 def path_from(flag: str | None, environ: Mapping[str, str]) -> str | None:

@@ -47,7 +47,7 @@ from types import MappingProxyType
 from typing import Any
 
 from performanceplatform.collector.errors import ConfigurationError
-from performanceplatform.collector.ga.migration import MAP_FILE_VARIABLE
+from performanceplatform.collector.ga.migration import MAP_FILE_VARIABLE, MAPPABLE_DIMENSION, MAPPABLE_METRIC
 from performanceplatform.collector.ga.migration import path_from as path_from  # the package's, re-exported
 from performanceplatform.collector.ga.migration.approximations import APPROXIMATIONS
 
@@ -59,9 +59,6 @@ VIEW = re.compile(r"(?:ga:)?(\d+)")
 GOAL_NUMBER = re.compile(r"[1-9]\d*")
 # A key that opens so is a comment (the template's `_about`, `_approximationsNeeded`).
 COMMENT = re.compile("_")
-# UA names a mapped GA4 field can stand for: those whose refusal says to use a GA4 field instead.
-MAPPABLE_DIMENSION = re.compile(r"eventCategory|eventAction|eventLabel|dimension\d+|customVar(?:Name|Value)\d+")
-MAPPABLE_METRIC = re.compile(r"metric\d+")
 SETTINGS_KEYS = ("goals", "fields", "approximations", "realtimeFilters")
 GOAL_KEYS = ("keyEvent", "startEvent")
 

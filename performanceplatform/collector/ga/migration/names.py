@@ -22,7 +22,8 @@ the migration file. `segment_condition` reads a `sessions::condition::` segment 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 from performanceplatform.collector.errors import ConfigurationError
 from performanceplatform.collector.ga.data_api.names import (
@@ -34,16 +35,12 @@ from performanceplatform.collector.ga.data_api.names import (
     NameTable,
     bare_name,
 )
+from performanceplatform.collector.ga.migration import MAP_FILE_VARIABLE, MAPPABLE_DIMENSION, MAPPABLE_METRIC
 from performanceplatform.collector.ga.migration import approximations as approx
-from performanceplatform.collector.ga.migration.map_file import (
-    ENV_VAR,
-    MAPPABLE_DIMENSION,
-    MAPPABLE_METRIC,
-    NO_SETTINGS,
-    Mapped,
-    Migration,
-    Origin,
-)
+
+if TYPE_CHECKING:
+    # Only a migration file (or `options.ga4`) brings its model; without one nothing is mapped.
+    from performanceplatform.collector.ga.migration.map_file import Goal, Mapped, Migration, Origin
 
 GOAL = re.compile(r"goal(?P<number>\d+)(?P<part>Completions|ConversionRate|Starts)")
 SEGMENT = re.compile(r"sessions::condition::(?P<condition>[^!].*)", re.DOTALL)
@@ -52,7 +49,7 @@ SEGMENT_REFUSAL = (
     "sessions or users) or a GA4 audience (the 'audienceName' dimension); rewrite the query with "
     "one of those"
 )
-WHERE = f"the GA4 migration file (--ga4-map, {ENV_VAR}) or the query's options.ga4"
+WHERE = f"the GA4 migration file (--ga4-map, {MAP_FILE_VARIABLE}) or the query's options.ga4"
 # What each approximation stands in for: the UA name, the GA4 field, the kind.
 APPROXIMATED = {
     "uniquePageviews": (approx.UNIQUE_PAGEVIEWS, "sessions", METRIC),
@@ -79,11 +76,15 @@ class MigratedNames(NameTable):
 
     def __init__(self, migration: Migration | None, metrics: Iterable[str] = ()):
         self.migration = migration
-        self.settings = migration.settings if migration is not None else NO_SETTINGS
+        settings = migration.settings if migration is not None else None
+        self.goals: Mapping[str, Goal] = settings.goals if settings is not None else {}
+        self.fields: Mapping[str, Mapped] = settings.fields if settings is not None else {}
+        self.accepted: Mapping[str, Origin] = settings.accepted if settings is not None else {}
+        self.realtime_filters: Mapping[str, Mapped] = settings.realtime_filters if settings is not None else {}
         # GA4 name → where the operator mapped it, for each mapped name this table has answered.
         self.origins: dict[str, Origin] = {}
         bare_metrics = {bare_name(metric) for metric in metrics}
-        self.entrances_by_landing_page = "entrances" in bare_metrics and approx.ENTRANCES in self.settings.accepted
+        self.entrances_by_landing_page = "entrances" in bare_metrics and approx.ENTRANCES in self.accepted
         self.per_page_view = sorted(bare_metrics & PER_PAGE_VIEW)
 
     def equivalent(self, name: str, kind: str, *, realtime: bool) -> Equivalent | None:
@@ -99,7 +100,7 @@ class MigratedNames(NameTable):
     def segment_condition(self, segment: str) -> tuple[str, str]:
         """A `sessions::condition::<filters>` segment's condition, as a v3 filter to AND with the
         query's, and the note that says so; a ConfigurationError when it cannot be one."""
-        accepted = self.settings.accepted.get(approx.SEGMENT)
+        accepted = self.accepted.get(approx.SEGMENT)
         match = SEGMENT.fullmatch(segment.strip())
         if accepted is None:
             hint = (
@@ -126,13 +127,13 @@ class MigratedNames(NameTable):
 
     def realtime_filter(self, written: str) -> Mapped | None:
         """The operator's stand-in for a realtime page-path filter, as written, if they gave one."""
-        return self.settings.realtime_filters.get(written.strip())
+        return self.realtime_filters.get(written.strip())
 
     def _migrated(self, name: str, kind: str) -> Equivalent | None:
         goal = GOAL.fullmatch(name)
         if kind == METRIC and goal is not None:
             return self._goal(goal["number"], goal["part"])
-        mapped = self.settings.fields.get(name)
+        mapped = self.fields.get(name)
         if mapped is not None and (
             (kind == DIMENSION and MAPPABLE_DIMENSION.fullmatch(name))
             or (kind == METRIC and MAPPABLE_METRIC.fullmatch(name))
@@ -140,7 +141,7 @@ class MigratedNames(NameTable):
             return self._mapped(mapped)
         if name in APPROXIMATED:
             approximation, ga4, approximated_kind = APPROXIMATED[name]
-            origin = self.settings.accepted.get(approximation)
+            origin = self.accepted.get(approximation)
             if origin is None or kind != approximated_kind:
                 return None
             note = approximation_note(approximation, origin)
@@ -160,9 +161,9 @@ class MigratedNames(NameTable):
         return None
 
     def _goal(self, number: str, part: str) -> Equivalent | None:
-        goal = self.settings.goals.get(number)
+        goal = self.goals.get(number)
         if part == "Starts":
-            origin = self.settings.accepted.get(approx.GOAL_STARTS)
+            origin = self.accepted.get(approx.GOAL_STARTS)
             if goal is None or goal.start_event is None or origin is None:
                 return None  # refused by the built-in table, with the hint of what is missing
             return self._mapped(
