@@ -16,7 +16,6 @@ against `GaSource`, and read the same whichever source answers.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -89,27 +88,11 @@ class GaSource(Protocol):
 
 
 PROPERTY_PREFIX = "properties/"
-PROPERTY = re.compile(r"properties/\d+")
 
 
 def is_property_id(value: Any) -> bool:
     """Whether a query's id names a GA4 property (`properties/<n>`) rather than a UA view."""
     return isinstance(value, str) and value.strip().startswith(PROPERTY_PREFIX)
-
-
-def property_from(value: Any, *, source: str | None, key: str = "id") -> str:
-    """`properties/<n>`, checked: the numeric property id, not a measurement id (`G-...`)."""
-    text = value.strip() if isinstance(value, str) else value
-    if not isinstance(text, str) or not PROPERTY.fullmatch(text):
-        from performanceplatform.collector.ga.query import query_error
-
-        raise query_error(
-            f"expected a GA4 property such as 'properties/123456789' (the numeric property id, "
-            f"not a 'G-' measurement id), got {value!r}",
-            source,
-            key,
-        )
-    return text
 
 
 def source_for(query_id: Any, ga4_map: Ga4Map | None = None) -> GaSource:

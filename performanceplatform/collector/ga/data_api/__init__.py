@@ -4,7 +4,8 @@ A `ga`-family query file keeps its Universal Analytics shape and is translated f
 through the UA → GA4 table (`names`, checked against `schema`), filters (`filters`), sort and
 `maxResults` (`query`); `runReport` answers are read page by page into the one GA row shape
 (`pages`), so the records are the v3 collectors': the same field names, `_timestamp`, `timeSpan`
-and `_id`s. Realtime queries go to `runRealtimeReport` (`realtime`). `client` speaks
+and `_id`s. Realtime queries go to `runRealtimeReport` (`realtime`); both check the property id
+(`property_ids`). `client` speaks
 `analyticsdata` v1beta as plain JSON through the project's `HttpClient`. `DataApiSource` is the
 `GaSource`: `ga.sources.source_for` makes one per run for the query's `ga.migration.map_file.Migration`
 (its property, and what a GA4 migration file maps for it), and it checks the names of a migrated

@@ -22,11 +22,11 @@ from performanceplatform.collector.errors import ConfigurationError, in_query_fi
 from performanceplatform.collector.ga.data_api import schema
 from performanceplatform.collector.ga.data_api.filters import Filters, field_names, translate_filters
 from performanceplatform.collector.ga.data_api.names import DIMENSION, METRIC, SOURCE, Field, NameTable, bare_name
+from performanceplatform.collector.ga.data_api.property_ids import property_from
 from performanceplatform.collector.ga.migration.approximations import SEGMENT as SEGMENT_AS_PAGE_FILTER
 from performanceplatform.collector.ga.migration.map_file import Migration, Origin
 from performanceplatform.collector.ga.migration.names import MigratedNames
 from performanceplatform.collector.ga.query import GaQuery
-from performanceplatform.collector.ga.sources import property_from
 
 # GA4's own default page; the API allows up to 250,000 rows per request.
 PAGE_SIZE = 10_000

@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from performanceplatform.collector.errors import ConfigurationError, FatalUpstreamError, in_query_file
 from performanceplatform.collector.ga.data_api.filters import Filters, translate_filters
 from performanceplatform.collector.ga.data_api.names import METRIC, SOURCE, Field, bare_name
+from performanceplatform.collector.ga.data_api.property_ids import property_from
 from performanceplatform.collector.ga.google_errors import SERVICE
 from performanceplatform.collector.ga.migration.names import MigratedNames
-from performanceplatform.collector.ga.sources import property_from
 
 if TYPE_CHECKING:
     from performanceplatform.collector.ga.migration.map_file import Migration
