@@ -77,7 +77,6 @@ class StandIns:
         self.backdrop.reset()
         self.backdrop.add_data_set(DATA_GROUP, DATA_TYPE, TOKEN)
         self.backdrop.latency = backdrop_latency
-        self.backdrop.max_in_flight = 0
         self.ga4.latency = ga4_latency
         self.ga4.max_in_flight = 0
 

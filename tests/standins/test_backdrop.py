@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 import sqlite3
+import threading
 import zlib
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,34 @@ def test_status(backdrop: BackdropStandIn) -> None:
     response = requests.get(f"{backdrop.url}/_status", timeout=10)
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "message": "app is up"}
+
+
+def test_a_reset_forgets_how_many_requests_were_once_served_at_once(backdrop: BackdropStandIn) -> None:
+    # The server is shared by the tests a worker runs: an earlier test's peak is not the next one's.
+    assert post(backdrop, [{"_timestamp": TS, "_id": "a1"}]).status_code == 200
+    assert backdrop.max_in_flight == 1
+
+    backdrop.reset()
+
+    assert backdrop.max_in_flight == 0
+
+
+def test_settling_lets_a_held_request_be_answered_and_stored_before_it_returns(backdrop: BackdropStandIn) -> None:
+    # What the fixture does between tests: a test that ends with a request held must not have it
+    # stored in the next test's data set.
+    held = backdrop.hold_next()
+    answers: list[int] = []
+    record = {"_timestamp": TS, "_id": "a1"}
+    client = threading.Thread(target=lambda: answers.append(post(backdrop, [record]).status_code))
+    client.start()
+    assert held.reached.wait(60)
+
+    assert backdrop.settle()
+
+    assert backdrop.in_flight == 0
+    assert [record["_id"] for record in backdrop.records(DATA_GROUP, DATA_TYPE)] == ["a1"]
+    client.join()
+    assert answers == [200]
 
 
 def test_a_valid_post_is_stored(backdrop: BackdropStandIn) -> None:

@@ -45,7 +45,9 @@ def backdrop(_backdrop_server: BackdropStandIn) -> Iterator[BackdropStandIn]:
     stand_in.reset()
     stand_in.add_data_set(DATA_GROUP, DATA_TYPE, TOKEN)
     yield stand_in
-    # Faults a test set up but did not use must not hit the next test.
+    # A request a test left held or in flight (a run stopped mid-push) would otherwise be stored
+    # in the next test's data set; faults it set up but did not use must not hit the next test.
+    assert stand_in.settle(), "a request to the Backdrop stand-in was still being served after the wait limit"
     stand_in.reset()
 
 

@@ -332,6 +332,8 @@ class BackdropStandIn(StandIn):
             self.store_records = True
             self.received_records = 0
             self.record_digests = None
+            # The most requests seen at once is a test's to read: one test's must not reach the next.
+            self.max_in_flight = 0
             if self._database is not None:
                 self._database.clear()
         self.clear_faults()

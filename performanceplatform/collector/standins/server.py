@@ -196,6 +196,8 @@ class StandIn:
         self.in_flight = 0
         self.max_in_flight = 0
         self._faults: list[Fault] = []
+        # Every hold handed out, so that `settle` can let its requests go.
+        self._holds: list[Hold] = []
         self._lock = threading.RLock()
         # Notified whenever a request arrives or is answered: what `wait_for` waits on.
         self._activity = threading.Condition(self._lock)
@@ -282,10 +284,22 @@ class StandIn:
         """Hold the next `times` requests (once recorded, before answering) until `Hold.release()`;
         then answer them normally, or with `then_status` (and `body`) as `fail_next` would."""
         hold = Hold()
+        with self._lock:
+            self._holds.append(hold)
         self._add_fault(
             Fault("hold", times, _compile(path), when=when, hold=hold, status=then_status or 0, body=body)
         )
         return hold
+
+    def settle(self) -> bool:
+        """Release every hold and wait until no request is being served: what one test sent must
+        have been answered, and stored, before the next test starts on the same server. False if
+        a request is still being served after the wait limit."""
+        with self._lock:
+            holds, self._holds = self._holds, []
+        for hold in holds:
+            hold.release()
+        return self.wait_for(lambda: not self.in_flight)
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = WAIT_LIMIT_SECONDS) -> bool:
         """Wait until `condition()` (read under the stand-in's lock, re-read whenever a request arrives
