@@ -23,22 +23,23 @@ FINISH_IN_FLIGHT_SECONDS = 10.0
 
 
 class DaemonPool:
-    """Worker threads that never keep the process alive, starting tasks in the order submitted."""
+    """Worker threads that never keep the process alive, starting tasks in the order submitted.
+
+    A thread is started with each of the first `workers` tasks, not before: a realtime or Pingdom
+    run pushes one chunk or a few, and starting eight threads would cost it more than the push.
+    """
 
     def __init__(self, workers: int, name: str):
         self._tasks: queue.SimpleQueue[tuple[int, Future[Any], Callable[..., Any], Any] | None] = queue.SimpleQueue()
         self._workers = workers
+        self._name = name
         self._submitted = 0
         self._lock = threading.Lock()
         # The first task (in submission order) that failed: later ones are not started, earlier
         # ones still are, so the run fails with the first failing period's error whatever the timing.
         self._first_failure: int | None = None
         self._stopped = threading.Event()
-        self._threads = [
-            threading.Thread(target=self._work, name=f"{name}-{number + 1}", daemon=True) for number in range(workers)
-        ]
-        for thread in self._threads:
-            thread.start()
+        self._threads: list[threading.Thread] = []
 
     @property
     def has_failed(self) -> bool:
@@ -46,20 +47,30 @@ class DaemonPool:
 
     def submit(self, function: Callable[[T], R], argument: T) -> Future[R]:
         future: Future[R] = Future()
-        self._tasks.put((self._submitted, future, function, argument))
-        self._submitted += 1
+        with self._lock:
+            self._tasks.put((self._submitted, future, function, argument))
+            self._submitted += 1
+            if len(self._threads) < self._workers and not self._stopped.is_set():
+                thread = threading.Thread(
+                    target=self._work, name=f"{self._name}-{len(self._threads) + 1}", daemon=True
+                )
+                self._threads.append(thread)
+                thread.start()
         return future
 
     def stop(self) -> None:
         """Start nothing more; let the threads end once their current task returns."""
-        self._stopped.set()
-        for _ in range(self._workers):
-            self._tasks.put(None)
+        with self._lock:
+            self._stopped.set()
+            for _ in self._threads:
+                self._tasks.put(None)
 
     def join(self, timeout: float) -> None:
         """Wait, at most `timeout` seconds in all, for the threads to finish their current tasks."""
+        with self._lock:
+            threads = list(self._threads)
         deadline = time.monotonic() + timeout
-        for thread in self._threads:
+        for thread in threads:
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def _work(self) -> None:
