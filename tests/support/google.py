@@ -14,7 +14,8 @@
 
 import json
 import os
-from collections.abc import Iterable, Iterator, Sequence
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -492,6 +493,10 @@ class GaSourceRuns:
         """A `ga` query object for this source: the keys given, and the source's id."""
         return {"id": self.query_id, **keys}
 
+    def realtime_query(self, **keys: Any) -> dict[str, Any]:
+        """A `ga.realtime` query object for this source: the keys given, and the source's `ids`."""
+        return {"ids": self.query_id, **keys}
+
     def add_rows(
         self,
         names: Sequence[str],
@@ -556,6 +561,132 @@ class GaSourceRuns:
             self.collector.ga.realtime_rows = [[str(people)]]
         else:
             self.collector.api.realtime_rows = [{"activeUsers": str(people)}]
+
+    def realtime_requests(self) -> list[Any]:
+        if isinstance(self.collector, GaCollector):
+            return self.collector.ga.realtime_requests()
+        return self.collector.api.realtime_requests()
+
+    def credentials(self) -> dict[str, Any]:
+        """The credentials file's contents, for calling a collector's `main` directly."""
+        return json.loads(self.collector.credentials_path.read_text())
+
+    def data_set_config(self) -> dict[str, Any]:
+        """The `data_set_config` the CLI would hand a collector's `main`."""
+        backdrop = self.collector.backdrop
+        return {"url": backdrop.data_url(DATA_GROUP, DATA_TYPE), "token": TOKEN,
+                "data-group": DATA_GROUP, "data-type": DATA_TYPE, "dry_run": False}
+
+    @property
+    def organisation(self) -> str:
+        """How a query names the custom dimension holding a page's organisation: UA numbered its
+        custom dimensions, GA4 names them."""
+        return "dimension9" if isinstance(self.collector, GaCollector) else "customEvent:organisation"
+
+    def add_table(self, names: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Rows of every field in `names` (dimensions, including ones the queries only filter on, then
+        metrics), from which the source answers each report request as the real API does: the rows its
+        filters match, sorted by its sort, holding the fields it asks for. The GA4 stand-in does that
+        itself (a `customEvent:` name becomes one of the property's custom dimensions); Core
+        Reporting's stand-in answers them through `CoreReportingTable`."""
+        if isinstance(self.collector, GaCollector):
+            assert self.collector.ga.core_handler is None, "one table per test"
+            self.collector.ga.core_handler = CoreReportingTable(names, [list(row) for row in rows])
+            return
+        custom = [name for name in names if name.startswith("customEvent:")]
+        if custom:
+            self.collector.api.define(self.query_id, custom_dimensions=custom)
+        self.collector.api.add_rows(
+            [{name if name in custom else GA4_ANSWERS_UNDER[name]: str(value)
+              for name, value in zip(names, row, strict=True)} for row in rows]
+        )
+
+    def add_trending_rows(
+        self, names: Sequence[str], rows: Iterable[Sequence[Any]], *, weeks: tuple[tuple[str, str], tuple[str, str]]
+    ) -> None:
+        """A trending query's fortnight, one row per page and day: values in the order of `names` (the
+        query's dimensions, "date" as "YYYY-MM-DD", then its metric); `weeks` the first and last day of
+        each week. Core Reporting answers them by day, month and year over the fortnight; GA4 sums
+        each page's days into the two named weeks it is asked for."""
+        day_at = names.index("date")
+        dimensions = [name for name in names[:-1] if name != "date"]
+        if isinstance(self.collector, GaCollector):
+            core_rows = []
+            for row in rows:
+                year, month, day = str(row[day_at]).split("-")
+                values = [value for index, value in enumerate(row[:-1]) if index != day_at]
+                core_rows.append([*values, day, month, year, row[-1]])
+            self.collector.ga.add_core_rows(core_rows, start_date=weeks[0][0], end_date=weeks[1][1])
+            return
+        sums: list[dict[tuple[Any, ...], int]] = [{}, {}]
+        for row in rows:
+            day = str(row[day_at])
+            (week,) = [index for index, (first, last) in enumerate(weeks) if first <= day <= last]
+            key = tuple(value for index, value in enumerate(row[:-1]) if index != day_at)
+            sums[week][key] = sums[week].get(key, 0) + int(row[-1])
+        for (first, last), totals in zip(weeks, sums, strict=True):
+            self.collector.api.add_rows(
+                [{**{GA4_ANSWERS_UNDER[name]: value for name, value in zip(dimensions, key, strict=True)},
+                  GA4_ANSWERS_UNDER[names[-1]]: str(total)} for key, total in totals.items()],
+                start_date=first,
+                end_date=last,
+            )
+
+
+# A Core Reporting filter term: `ga:<name><operator><value>`.
+CORE_FILTER_TERM = re.compile(r"ga:(?P<name>\w+)(?P<operator>==|!=|>=|<=|>|<|=@|!@|=~|!~)(?P<value>.*)", re.DOTALL)
+# Terms are separated by unescaped `;` (AND) and `,` (OR, which binds tighter).
+CORE_AND = re.compile(r"(?<!\\);")
+CORE_OR = re.compile(r"(?<!\\),")
+
+
+@dataclass
+class CoreReportingTable:
+    """A `core_handler` for the Core Reporting stand-in answering from a table of rows as Core
+    Reporting does: the rows its `filters` parameter matches, sorted by `sort`, holding the
+    `dimensions` and `metrics` it asks for (one row per table row: the table holds no two rows
+    that would be summed)."""
+
+    names: Sequence[str]
+    rows: list[list[Any]]
+
+    def __call__(self, params: Mapping[str, str]) -> list[list[str]]:
+        rows = [dict(zip(self.names, map(str, row), strict=True)) for row in self.rows]
+        if params.get("filters"):
+            rows = [row for row in rows if core_filter_matches(params["filters"], row)]
+        for key in reversed(params["sort"].split(",") if params.get("sort") else []):
+            name = key.lstrip("-").removeprefix("ga:")
+            rows.sort(key=lambda row, name=name: _sort_key(row[name]), reverse=key.startswith("-"))
+        asked = [name.removeprefix("ga:") for part in ("dimensions", "metrics")
+                 for name in (params[part].split(",") if params.get(part) else [])]
+        return [[row[name] for name in asked] for row in rows]
+
+
+def core_filter_matches(filters: str, row: Mapping[str, str]) -> bool:
+    """Whether `row` (UA name → value) passes a Core Reporting `filters` parameter."""
+    return all(any(_core_term_matches(term, row) for term in CORE_OR.split(group)) for group in CORE_AND.split(filters))
+
+
+def _core_term_matches(term: str, row: Mapping[str, str]) -> bool:
+    match = CORE_FILTER_TERM.fullmatch(term)
+    assert match is not None, f"not a Core Reporting filter: {term!r}"
+    name, operator, value = match["name"], match["operator"], re.sub(r"\\([,;\\])", r"\1", match["value"])
+    actual = row[name]
+    if operator in ("=~", "!~"):
+        return bool(re.search(value, actual, re.IGNORECASE)) == (operator == "=~")
+    if operator in ("=@", "!@"):
+        return (value.lower() in actual.lower()) == (operator == "=@")
+    if operator in ("==", "!="):
+        return (actual == value) == (operator == "==")
+    comparisons = {">": float.__gt__, "<": float.__lt__, ">=": float.__ge__, "<=": float.__le__}
+    return comparisons[operator](float(actual), float(value))
+
+
+def _sort_key(value: str) -> tuple[int, float, str]:
+    try:
+        return (0, float(value), "")
+    except ValueError:
+        return (1, 0.0, value)
 
 
 @pytest.fixture(params=["core_reporting", "data_api"])

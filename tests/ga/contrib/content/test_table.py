@@ -1,4 +1,10 @@
-"""`ga.contrib.content.table` through `pp-collector` (reference §9, §11 items 20-21)."""
+"""`ga.contrib.content.table` through `pp-collector` (reference §9, §11 items 20-21), once per GA
+source (Core Reporting v3 for a UA view, the GA4 Data API for a property), with one set of
+expectations: each department's request is answered from the same table of pages, and the same
+records come out. What only one source sends (v3's `filters` parameters, GA4's filter expressions and
+its check of the custom dimension) is in `../../core_reporting/test_entrypoints.py` and
+`../../data_api/test_entrypoints.py`.
+"""
 
 from __future__ import annotations
 
@@ -8,33 +14,50 @@ import pytest
 
 from performanceplatform.collector.ga.contrib.content import table
 from performanceplatform.collector.ga.contrib.content.filtersets import combined_filter
-from tests.support.google import GaCollector
+from tests.support.google import GaSourceRuns
 
-QUERY = {"id": "ga:74473500", "metrics": ["pageviews", "uniquePageviews"], "dimensions": ["pageTitle"],
-         "filters": ["pagePath=~^/government/news"], "sort": ["-uniquePageviews"], "maxResults": 10}
-OPTIONS = {
-    "filtersets": [["dimension9=~^<D1>"], ["dimension9=~^<EA570>", "pageTitle!~^Home"]],
-    "additionalFields": {"website": "govuk"},
-    "plugins": [
-        "Comment('department computed from filtersets by collect-content-dashboard-table.py')",
-        "ComputeRank('rank')",
-        "ComputeIdFrom('_timestamp', 'timeSpan', 'dataType', 'department', 'rank')",
-    ],
-}
 WEEK = ("-s", "2014-10-13", "-e", "2014-10-19")
-D1_FILTER = "ga:pagePath=~^/government/news;ga:dimension9=~^<D1>"
-EA570_FILTER = "ga:pagePath=~^/government/news;ga:dimension9=~^<EA570>;ga:pageTitle!~^Home"
+# The pages the property or view holds: title, path, organisation (the custom dimension the
+# filtersets name), page views. "Home" is left out by a filterset, "Old" by the query's filters.
+PAGES = [
+    ("News B", "/government/news/b", "<D1>", 10),
+    ("News A", "/government/news/a", "<D1>", 30),
+    ("MOT", "/government/news/mot", "<EA570>", 99),
+    ("Home", "/government/news", "<EA570>", 500),
+    ("Old", "/guidance/old", "<D1>", 1000),
+]
 
 
-def test_one_query_per_filterset_ranked_within_each_and_pushed_once(ga_collector: GaCollector) -> None:
-    ga_collector.ga.add_core_rows([["News A", "30", "20"], ["News B", "10", "5"]], where={"filters": D1_FILTER})
-    ga_collector.ga.add_core_rows([["MOT", "99", "90"]], where={"filters": EA570_FILTER})
+def add_pages(ga_source: GaSourceRuns) -> None:
+    ga_source.add_table(("pageTitle", "pagePath", ga_source.organisation, "pageviews"), PAGES)
 
-    result = ga_collector.run("ga.contrib.content.table", QUERY, OPTIONS, *WEEK)
+
+def news(ga_source: GaSourceRuns) -> dict:
+    return ga_source.query(metrics=["pageviews"], dimensions=["pageTitle"], filters=["pagePath=~^/government/news"],
+                           sort=["-pageviews"], maxResults=10)
+
+
+def options(ga_source: GaSourceRuns) -> dict:
+    organisation = ga_source.organisation
+    return {
+        "filtersets": [[f"{organisation}=~^<D1>"], [f"{organisation}=~^<EA570>", "pageTitle!~^Home"]],
+        "additionalFields": {"website": "govuk"},
+        "plugins": [
+            "Comment('department computed from filtersets by collect-content-dashboard-table.py')",
+            "ComputeRank('rank')",
+            "ComputeIdFrom('_timestamp', 'timeSpan', 'dataType', 'department', 'rank')",
+        ],
+    }
+
+
+def test_one_query_per_filterset_ranked_within_each_and_pushed_once(ga_source: GaSourceRuns) -> None:
+    add_pages(ga_source)
+
+    result = ga_source.run("ga.contrib.content.table", news(ga_source), options(ga_source), *WEEK)
 
     assert result.exit_code == 0, result.stderr
-    assert [r.param("filters") for r in ga_collector.ga.core_requests()] == [D1_FILTER, EA570_FILTER]
-    records = ga_collector.records()
+    assert len(ga_source.report_requests()) == 2
+    records = ga_source.records()
     assert [(r["pageTitle"], r["department"], r["rank"], r["website"], r["humanId"]) for r in records] == [
         ("News A", "attorney-generals-office", 1, "govuk",
          "20141013000000_week_test-type_attorney-generals-office_1"),
@@ -43,48 +66,57 @@ def test_one_query_per_filterset_ranked_within_each_and_pushed_once(ga_collector
         ("MOT", "driver-and-vehicle-standards-agency", 1, "govuk",
          "20141013000000_week_test-type_driver-and-vehicle-standards-agency_1"),
     ]
-    assert len(ga_collector.backdrop.requests_to("/data/test-group/test-type", "POST")) == 1
+    assert len(ga_source.collector.backdrop.requests_to("/data/test-group/test-type", "POST")) == 1
 
 
-def test_without_the_department_table_codes_pass_through(ga_collector: GaCollector) -> None:
-    ga_collector.ga.add_core_rows([["News A", "30", "20"]])
+def test_without_the_department_table_codes_pass_through(ga_source: GaSourceRuns) -> None:
+    add_pages(ga_source)
 
-    result = ga_collector.run("ga.contrib.content.table", QUERY, OPTIONS, *WEEK, department_codes=False)
+    result = ga_source.collector.run("ga.contrib.content.table", news(ga_source), options(ga_source), *WEEK,
+                                     department_codes=False)
 
     assert result.exit_code == 0, result.stderr
-    assert [r["department"] for r in ga_collector.records()] == ["<D1>", "<EA570>"]
+    assert [r["department"] for r in ga_source.records()] == ["<D1>", "<D1>", "<EA570>"]
 
 
-def test_the_callers_query_and_options_are_not_changed(ga_collector: GaCollector) -> None:
-    ga_collector.ga.add_core_rows([["News A", "30", "20"]])
-    query, options = copy.deepcopy(QUERY), copy.deepcopy(OPTIONS)
+def test_the_callers_query_and_options_are_not_changed(ga_source: GaSourceRuns) -> None:
+    add_pages(ga_source)
+    written_query, written_options = news(ga_source), options(ga_source)
+    query, options_ = copy.deepcopy(written_query), copy.deepcopy(written_options)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("PP_COLLECTOR_DEPARTMENT_CODES", str(ga_collector.configs.department_codes()))
-        table.main(ga_collector.credentials(), ga_collector.data_set_config(), query, options, None, None)
+        patch.setenv("PP_COLLECTOR_DEPARTMENT_CODES", str(ga_source.collector.configs.department_codes()))
+        table.main(ga_source.credentials(), ga_source.data_set_config(), query, options_, None, None)
 
-    assert (query, options) == (QUERY, OPTIONS)
-    assert {r["department"] for r in ga_collector.records()} == {
+    assert (query, options_) == (written_query, written_options)
+    assert {r["department"] for r in ga_source.records()} == {
         "attorney-generals-office", "driver-and-vehicle-standards-agency"
     }
 
 
 @pytest.mark.parametrize(
-    ("options", "message"),
+    ("filtersets", "message"),
     [
-        ({}, "key 'options.filtersets': expected a list of filter lists"),
-        ({"filtersets": ["dimension9=~^<D1>"]}, "key 'options.filtersets': expected a list of filter lists"),
-        ({"filtersets": [[]]}, "a filterset is empty"),
-        ({"filtersets": [["dimension9=~^<D1>"], ["dimension9==<D2>"]]}, "'dimension9==<D2>' names no department"),
+        (None, "key 'options.filtersets': expected a list of filter lists"),
+        (["{organisation}=~^<D1>"], "key 'options.filtersets': expected a list of filter lists"),
+        ([[]], "a filterset is empty"),
+        ([["{organisation}=~^<D1>"], ["{organisation}==<D2>"]], "'{organisation}==<D2>' names no department"),
     ],
 )
 def test_filterset_mistakes_are_usage_errors_before_any_request(
-    ga_collector: GaCollector, options: dict, message: str
+    ga_source: GaSourceRuns, filtersets: list | None, message: str
 ) -> None:
-    result = ga_collector.run("ga.contrib.content.table", QUERY, options, *WEEK)
+    def named(value: object) -> object:
+        """`value` with the source's name for the organisation dimension."""
+        if isinstance(value, list):
+            return [named(item) for item in value]
+        return value.format(organisation=ga_source.organisation) if isinstance(value, str) else value
+
+    given = {} if filtersets is None else {"filtersets": named(filtersets)}
+    result = ga_source.run("ga.contrib.content.table", news(ga_source), given, *WEEK)
 
     assert result.exit_code == 2
-    assert message in result.stderr
-    assert ga_collector.ga.requests == []
+    assert named(message) in result.stderr
+    assert ga_source.stand_in.requests == []
 
 
 def test_combined_filter() -> None:
