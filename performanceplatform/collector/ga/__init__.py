@@ -8,9 +8,9 @@
   v3: the legacy source).
 - Shared by both: `query` (a query file's keys), `rows` (the one row shape, typed values),
   `trends` (trending's fortnight and records), `google_account` (the account and `API_ROOT`),
-  `auth`, `token_endpoint` and `token_storage` (credentials), `bearer` (the token each request
-  carries), `google_errors`; Universal Analytics' own: `google_api` (its discovery-based
-  transport), `statsd`.
+  `auth`, `refreshing_credentials`, `token_endpoint` and `token_storage` (credentials),
+  `bearer` (the token each request carries), `google_errors`; Universal Analytics' own:
+  `google_api` (its discovery-based transport), `statsd`.
 
 Every GA entrypoint is a module of this package, so importing it stays cheap (a realtime run every
 two minutes imports it): the `ga` entrypoint's `collect`, `check`, `probe`, `notes`,
