@@ -67,6 +67,17 @@ def run_main(argv: list[str]) -> str:
     return f"from performanceplatform.collector.main import main\nprint('EXIT', main({argv!r}))"
 
 
+def ga4_realtime_args(ga4_collector: Ga4Collector, credentials: Path) -> list[str]:
+    """The arguments of a GA4 realtime run that finds 42 people on the site."""
+    ga4_collector.api.realtime_rows = [{"activeUsers": "42"}]
+    configs = ga4_collector.configs
+    query = configs.query("performanceplatform.collector.ga.realtime",
+                          {"ids": GA4_PROPERTY, "metrics": "rt:activeUsers"}, data_group=DATA_GROUP,
+                          data_type=DATA_TYPE)
+    return configs.args(query=query, backdrop=configs.backdrop(f"{ga4_collector.backdrop.url}/data"),
+                        credentials=credentials, token=configs.token(TOKEN))
+
+
 def test_a_pingdom_backfill_imports_neither_google_nor_the_record_builder(
     configs: ConfigFiles, backdrop: BackdropStandIn, pingdom: PingdomStandIn
 ) -> None:
@@ -127,15 +138,11 @@ def test_importing_the_realtime_path_loads_no_google_no_record_builder_and_no_ba
 def test_a_ga4_realtime_run_builds_no_discovery_client_and_imports_no_record_builder_or_backfill(
     ga4_collector: Ga4Collector,
 ) -> None:
-    ga4_collector.api.realtime_rows = [{"activeUsers": "42"}]
-    configs = ga4_collector.configs
-    query = configs.query("performanceplatform.collector.ga.realtime",
-                          {"ids": GA4_PROPERTY, "metrics": "rt:activeUsers"}, data_group=DATA_GROUP,
-                          data_type=DATA_TYPE)
-    argv = configs.args(query=query, backdrop=configs.backdrop(f"{ga4_collector.backdrop.url}/data"),
-                        credentials=ga4_collector.credentials_path, token=configs.token(TOKEN))
+    argv = ga4_realtime_args(ga4_collector, ga4_collector.credentials_path)
 
-    modules, printed = modules_after(run_main([*argv, "--department-codes", str(configs.department_codes())]))
+    modules, printed = modules_after(
+        run_main([*argv, "--department-codes", str(ga4_collector.configs.department_codes())])
+    )
 
     assert printed == "EXIT 0"
     records: list[dict[str, Any]] = ga4_collector.records()
@@ -160,13 +167,7 @@ def test_a_ga4_realtime_run_on_stored_user_tokens_imports_google_auth_only_to_re
                                   token_uri=oauth.token_url, access_token=stored_token, expiry=expiry)
     files = write_user_credentials(tmp_path / "user", oauth, google_oauth_client, storage=storage,
                                    API_ROOT=f"{ga4_collector.api.url}/")
-    ga4_collector.api.realtime_rows = [{"activeUsers": "42"}]
-    configs = ga4_collector.configs
-    query = configs.query("performanceplatform.collector.ga.realtime",
-                          {"ids": GA4_PROPERTY, "metrics": "rt:activeUsers"}, data_group=DATA_GROUP,
-                          data_type=DATA_TYPE)
-    argv = configs.args(query=query, backdrop=configs.backdrop(f"{ga4_collector.backdrop.url}/data"),
-                        credentials=files.credentials_path, token=configs.token(TOKEN))
+    argv = ga4_realtime_args(ga4_collector, files.credentials_path)
 
     modules, printed = modules_after(run_main(argv))
 
