@@ -33,7 +33,7 @@ RECORD_BUILDING = (
     "performanceplatform.collector.ga.rows",
 )
 BACKFILLS = ("performanceplatform.collector.backfill",)
-# HTTP libraries the project does not use itself (the standard library's http.client does it).
+# HTTP libraries the project does not use itself (`connections` speaks HTTP/1.1 itself).
 HTTP_LIBRARIES = ("urllib3", "requests")
 
 
