@@ -1,7 +1,8 @@
 """`make bench`: every benchmark (issues 8 and 16) against the stand-ins, printed as one table.
 
-`python -m benchmarks.run [--quick]`; `--quick` shrinks every size (a smoke run: its figures are
-not the ones the targets are about).
+`python -m benchmarks.run [--quick] [--only N ...]`; `--quick` shrinks every size (a smoke run: its
+figures are not the ones the targets are about); `--only 2` runs benchmark 2 alone (2 and 3 share
+their runs, so either runs both).
 """
 
 from __future__ import annotations
@@ -30,23 +31,34 @@ QUICK = {"latency": 0.02, "days": 60, "short_days": 20, "rows_per_day": 200, "bi
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    sizes = QUICK if parser.parse_args(argv).quick else FULL
+    parser.add_argument(
+        "--only", type=int, action="append", choices=range(1, 7), metavar="N",
+        help="run benchmark N only (1 to 6; repeat for several); 2 and 3 share their runs",
+    )
+    arguments = parser.parse_args(argv)
+    sizes = QUICK if arguments.quick else FULL
+    chosen = set(arguments.only or range(1, 7))
     started = time.monotonic()
     rows: list[Row] = []
     with stand_ins() as running:
-        rows += backfill_wall_time(
-            running, latency=sizes["latency"], days=sizes["days"], short_days=sizes["short_days"]
-        )
-        rows += throughput_and_memory(
-            running, rows_per_day=sizes["rows_per_day"], big_days=sizes["big_days"],
-            small_days=sizes["small_days"], page=sizes["page"], latency=sizes["page_latency"],
-        )
-        rows += start_up(running, repeats=sizes["repeats"])
-        rows += realtime_run(running, repeats=sizes["repeats"])
-        rows += overlapping_pushes(
-            running, rows_per_day=sizes["rows_per_day"], days=sizes["big_days"], page=sizes["page"],
-            latency=sizes["page_latency"], backdrop_latency=sizes["backdrop_latency"],
-        )
+        if 1 in chosen:
+            rows += backfill_wall_time(
+                running, latency=sizes["latency"], days=sizes["days"], short_days=sizes["short_days"]
+            )
+        if chosen & {2, 3}:
+            rows += throughput_and_memory(
+                running, rows_per_day=sizes["rows_per_day"], big_days=sizes["big_days"],
+                small_days=sizes["small_days"], page=sizes["page"], latency=sizes["page_latency"],
+            )
+        if 4 in chosen:
+            rows += start_up(running, repeats=sizes["repeats"])
+        if 5 in chosen:
+            rows += realtime_run(running, repeats=sizes["repeats"])
+        if 6 in chosen:
+            rows += overlapping_pushes(
+                running, rows_per_day=sizes["rows_per_day"], days=sizes["big_days"], page=sizes["page"],
+                latency=sizes["page_latency"], backdrop_latency=sizes["backdrop_latency"],
+            )
     print(table(rows))
     print(f"\n{platform.python_implementation()} {platform.python_version()} on {platform.machine()}, "
           f"{_cpus()} CPUs; benchmarks took {time.monotonic() - started:.0f} s")

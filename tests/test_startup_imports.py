@@ -33,7 +33,7 @@ RECORD_BUILDING = (
     "performanceplatform.collector.ga.rows",
 )
 BACKFILLS = ("performanceplatform.collector.backfill",)
-# HTTP libraries the project does not use itself (the standard library's http.client does it).
+# HTTP libraries the project does not use itself (`connections` speaks HTTP/1.1 itself).
 HTTP_LIBRARIES = ("urllib3", "requests")
 # What only a GA4 report (not a realtime count) needs: its query's translation, the property
 # metadata check and its nearest-name suggestions; and the gzip of a large Backdrop body.
