@@ -35,6 +35,9 @@ RECORD_BUILDING = (
 BACKFILLS = ("performanceplatform.collector.backfill",)
 # HTTP libraries the project does not use itself (`connections` speaks HTTP/1.1 itself).
 HTTP_LIBRARIES = ("urllib3", "requests")
+# The standard library's HTTP client and the email parser behind its headers: google-auth's token
+# requests bring them; a run of the project's own HTTP does not.
+STDLIB_HTTP_CLIENT = ("http.client", "email")
 # What only a GA4 report (not a realtime count) needs: its query's translation, the property
 # metadata check and its nearest-name suggestions; and the gzip of a large Backdrop body.
 REPORT_ONLY = (
@@ -108,7 +111,7 @@ def test_a_pingdom_run_without_dates_imports_no_dateutil(
 
     assert printed == "EXIT 0"
     assert len(backdrop.records(DATA_GROUP, DATA_TYPE)) == 24
-    assert loaded(modules, (*GOOGLE, *RECORD_BUILDING, *HTTP_LIBRARIES, "dateutil")) == []
+    assert loaded(modules, (*GOOGLE, *RECORD_BUILDING, *HTTP_LIBRARIES, *STDLIB_HTTP_CLIENT, "dateutil")) == []
 
 
 def test_a_pingdom_run_with_plugins_imports_the_plugins_it_uses(
@@ -177,6 +180,7 @@ def test_a_ga4_realtime_run_on_stored_user_tokens_imports_google_auth_only_to_re
     assert (files.storage()["access_token"] == stored_token) is not refreshed
     # Less than five minutes left is too little: the token is refreshed through google-auth.
     assert (loaded(modules, ("google", "cryptography")) != []) is refreshed
+    assert (loaded(modules, STDLIB_HTTP_CLIENT) != []) is refreshed
 
 
 def test_a_universal_analytics_realtime_run_imports_no_record_builder_or_backfill(ga_collector: GaCollector) -> None:

@@ -24,7 +24,6 @@ import time
 from base64 import b64encode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
@@ -225,6 +224,9 @@ def retry_after_seconds(response: HttpResponse) -> float | None:
         return max(0.0, float(value))
     except ValueError:
         pass
+    # An HTTP date is rare (Google and Pingdom send seconds): its parser is imported for it alone.
+    from email.utils import parsedate_to_datetime
+
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -10,10 +10,10 @@ naming the reason and Google's message so the person reading cron mail knows wha
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 from datetime import datetime, time, timedelta, timezone, tzinfo
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -117,7 +117,7 @@ def classify_answer(
     `resource` is what the credentials must be able to read (a UA view, a GA4 property) and
     `guide` the page documenting the API's errors.
     """
-    fallback = reason_phrase or http.client.responses.get(status, "error")
+    fallback = reason_phrase or _phrase(status)
     reason, message = reason_and_message(content, fallback)
     text = f"Google Analytics answered {status} {reason} to the {what}"
     if message:
@@ -188,3 +188,12 @@ def _seconds(value: str | None) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def _phrase(status: int) -> str:
+    """The standard reason phrase of a status (what `http.client.responses` holds, without
+    importing http.client in a run that speaks HTTP through `connections`)."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "error"
