@@ -8,9 +8,9 @@
 - Backdrop: `encode_records` (orjson, or the stdlib's C encoder) writes JSON that reads back as what
   `encode_value` writes, number for number and key for key, in the same order; and the
   validator's glance never passes a record `record_problem` would refuse;
-- GA rows: `GaRows` turned into one `RowBatch` (`ga.rows.record_rows`) build the records their
-  gapy rows build one by one, errors included; googleapiclient answers decoded by orjson
-  (`ga.google_api.OrjsonModel`) read as the library reads them;
+- GA rows: `GaRows` turned into one `SourceBatch` or `RowBatch` (`ga.rows.record_rows`) build the
+  records their gapy rows build one by one, errors included, whatever the options; googleapiclient
+  answers decoded by orjson (`ga.google_api.OrjsonModel`) read as the library reads them;
 - GA numbers: the digits-only shortcut reads what `int` reads; a GA4 fraction scaled to UA's
   percentage as an exact decimal is the number the text of that decimal would have read as;
 - GA4 pages: the quick read of a page in GA4's usual shape reads each value as the general code
@@ -34,12 +34,14 @@ from performanceplatform.collector import records as records_module
 from performanceplatform.collector.backdrop.encoding import encode_records, encode_value
 from performanceplatform.collector.backdrop_validation import find_problems, record_problem
 from performanceplatform.collector.errors import CollectorError
+from performanceplatform.collector.ga import rows as ga_rows
 from performanceplatform.collector.ga.data_api.names import METRIC, Field
 from performanceplatform.collector.ga.data_api.pages import page_from_response, scaled_number
 from performanceplatform.collector.ga.data_api.query import DateRange, ReportQuery
 from performanceplatform.collector.ga.google_api import OrjsonModel
 from performanceplatform.collector.ga.query import GaQuery
 from performanceplatform.collector.ga.rows import GaRows, ga_number, record_rows
+from performanceplatform.collector.periods import time_span
 from performanceplatform.collector.records import (
     Row,
     RowBatch,
@@ -73,16 +75,21 @@ def rows_and_options(draw: st.DrawFn) -> tuple[list[Row], dict[str, Any]]:
         )
         for _ in range(draw(st.integers(1, 6)))
     ]
+    return rows, draw(record_options())
+
+
+@st.composite
+def record_options(draw: st.DrawFn, names: st.SearchStrategy[str] = NAMES) -> dict[str, Any]:
     options: dict[str, Any] = {}
     if draw(st.booleans()):
-        options["mappings"] = draw(st.dictionaries(NAMES, NAMES, max_size=4))
+        options["mappings"] = draw(st.dictionaries(names, names, max_size=4))
     if draw(st.booleans()):
         options["additionalFields"] = draw(st.dictionaries(NAMES, st.text(max_size=4), max_size=3))
     if draw(st.booleans()):
         options["idMapping"] = draw(st.lists(NAMES, min_size=1, max_size=3))
     if draw(st.booleans()):
         options["dataType"] = draw(st.text(min_size=1, max_size=5))
-    return rows, options
+    return options
 
 
 def general(rows: list[Row], options: dict[str, Any]) -> list[dict[str, Any]]:
@@ -223,6 +230,91 @@ def test_ga_rows_as_a_batch_build_what_their_gapy_rows_build(page: GaRows, frequ
         return build_records(record_rows(list(page), frequency), {}, "type")
 
     assert outcome(lambda: build_records(record_rows(page, frequency), {}, "type")) == outcome(one_by_one)
+
+
+GA_NAMES = st.sampled_from(["date", "datetime", "pagePath", "sessions", "users", "timeSpan", "dataType", "x", "_id"])
+# Mappings of GA's names, and now and then one that splits a value (`multi_values`: the general path).
+GA_MAPPINGS = st.one_of(GA_NAMES, st.sampled_from(["pagePath:1", "x:0"]))
+
+
+@st.composite
+def plain_ga_pages(draw: st.DrawFn) -> GaRows:
+    """Pages a `SourceBatch` takes: no hour, no avgSessionDuration, no date range, several start dates."""
+    dimensions = tuple(draw(st.lists(st.sampled_from(["date", "pagePath", "x", "timeSpan", "dataType"]),
+                                     max_size=3, unique=True)))
+    metrics = tuple(draw(st.lists(st.sampled_from(["sessions", "users", "bounceRate", "_id"]), max_size=3,
+                                  unique=True)))
+    values = []
+    starts = [date(2024, 1, 1), date(2024, 1, 2), datetime(2024, 1, 3, 12, 30)]
+    for _ in range(draw(st.integers(1, 6))):
+        dimension_values = [
+            draw(GA_DATES) if name == "date"
+            # A GA source writes text; the builder takes anything, and says what it cannot write.
+            else draw(st.one_of(st.text(max_size=4), st.sampled_from([7, 1.5, None, datetime(2024, 1, 1), object()])))
+            for name in dimensions
+        ]
+        start = draw(st.sampled_from(starts))
+        values.append((start, start, dimension_values, [draw(GA_NUMBERS) for _ in metrics]))
+    return GaRows(dimensions, metrics, values)
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(plain_ga_pages(), st.sampled_from(["daily", "weekly"]), record_options(GA_MAPPINGS), st.integers(1, 3))
+def test_ga_rows_read_as_the_source_read_them_build_what_a_row_batch_builds(
+    page: GaRows, frequency: str, options: dict[str, Any], periods: int
+) -> None:
+    batch = record_rows(page, frequency)
+    assert isinstance(batch, records_module.SourceBatch)
+
+    def row_batch() -> RowBatch:
+        # Makes every row, so it says what is wrong with a date where the source batch's builder does.
+        return ga_rows._row_batch(page, time_span(frequency), *ga_rows._batch_layout(page))
+
+    def rows_of(rows: Any) -> tuple[str, Any]:
+        try:
+            return "ok", list(rows())
+        except CollectorError as error:
+            return "error", (type(error).__name__, str(error))
+
+    assert rows_of(lambda: batch) == rows_of(row_batch)
+    # Several periods streamed: records are numbered across them (idMapping's errors name them).
+    assert outcome(lambda: list(stream_records([batch] * periods, options, "type"))) == outcome(
+        lambda: list(stream_records([row_batch()] * periods, options, "type"))
+    )
+    # And what gapy's rows build one by one.
+    assert outcome(lambda: build_records(batch, options, "type")) == outcome(
+        lambda: build_records(record_rows(list(page), frequency), options, "type")
+    )
+
+
+UNWRITABLE = object()  # a value no id can write: py2_unicode says so
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows_and_options(), st.lists(st.sampled_from(["a", 3, UNWRITABLE, datetime(2024, 1, 1)]), min_size=7,
+                                    max_size=7))
+def test_a_source_batch_builds_what_its_rows_build(case: tuple[list[Row], dict], derived: list[Any]) -> None:
+    rows, options = case
+    dimension_names, field_names = tuple(rows[0].dimensions), tuple(rows[0].fields)
+    if not dimension_names or "derived" in dimension_names:
+        return
+    # A last dimension derived from the first one's text, the fields picked in reverse.
+    batch = records_module.SourceBatch(
+        (*dimension_names, "derived"), field_names, tuple(reversed(range(len(field_names)))), (), len(field_names),
+        [(row.start_date, None, list(row.dimensions.values()), list(reversed(row.fields.values()))) for row in rows],
+        derive=lambda text: derived[len(text)], derived_from=0,
+    )
+    expected = [row.dimensions[dimension_names[0]] for row in rows]
+    rows = list(batch)
+    assert [row.dimensions["derived"] for row in rows] == [derived[len(text)] for text in expected]
+    assert outcome(lambda: build_records(batch, options, "type")) == outcome(lambda: general(rows, options))
+
+
+def test_ga_rows_with_an_hour_or_a_duration_are_read_from_a_row_batch() -> None:
+    start = date(2024, 1, 1)
+    for dimensions, metrics in ((("date", "hour"), ("sessions",)), (("date",), ("avgSessionDuration",))):
+        page = GaRows(dimensions, metrics, [(start, start, ["20240101", "07"][: len(dimensions)], [2])])
+        assert isinstance(record_rows(page, "daily"), RowBatch)
 
 
 @pytest.mark.parametrize(

@@ -20,8 +20,10 @@ records, which is only right when no plugin needs the whole set (`plugins.needs_
 Rows of one shape (the same dimension and field names) all go through the same key orders, so
 those are worked out once per shape (`_Shape`) and each row only fills in its values: a million
 rows would otherwise recompute the same Python 2 hash tables a million times. A source that reads
-many rows of one shape (a GA page) can hand them over as a `RowBatch`, names once and values per
-row, so that no dict is built per row before the record itself.
+many rows of one shape can hand them over as a `RowBatch`, names once and values per row, so that
+no dict is built per row before the record itself; or, as a `SourceBatch`, in the form the source
+read them (a GA page's rows: the field values picked from the row's metrics, and a dimension derived
+from another), so that the record is the first thing built from a row.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ __all__ = [
     "Record",
     "Row",
     "RowBatch",
+    "SourceBatch",
     "apply_options",
     "build_records",
     "period_start",
@@ -105,6 +108,75 @@ class RowBatch:
                 dict(zip(self.dimension_names, dimension_values, strict=True)),
                 dict(zip(self.field_names, field_values, strict=True)),
             )
+
+
+@dataclass(frozen=True)
+class SourceBatch:
+    """Rows of one shape as a source read them, for the builder to read without a `RowBatch` in
+    between: per row `(start date, anything, dimension values, source values)` (a `GaRows` row:
+    its end date, dimension texts and metric numbers).
+
+    A row's dimensions are its dimension values and then, when `derive` is set, one more value,
+    `derive(dimension values[derived_from])` (GA: gapy's `datetime` from `date`); `derive` is called
+    once per run of equal inputs, for every row before any record is built, so its errors come
+    first, as they did when the source built a `RowBatch`. A row's fields are picked by
+    `field_sources`: a position in its source values, or `-1 - k` for `constants[k]` (GA: the
+    `timeSpan`). Iterating gives the same rows as `Row`s.
+    """
+
+    dimension_names: tuple[str, ...]  # the derived dimension's name last, when there is one
+    field_names: tuple[str, ...]
+    field_sources: tuple[int, ...]
+    constants: tuple[Any, ...]
+    source_width: int  # source values per row
+    rows: Sequence[tuple[date, Any, Sequence[Any], Sequence[Any]]]
+    derive: Callable[[Any], Any] | None = None
+    derived_from: int = -1
+
+    def __post_init__(self) -> None:
+        RowBatch(self.dimension_names, self.field_names, ())  # the same rule on names
+        if len(self.field_sources) != len(self.field_names):
+            raise ValueError("a SourceBatch needs a source for each field")
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[Row]:
+        for (start_date, _, dimension_values, source_values), derived in zip(
+            self.rows, self.derived_values(), strict=True
+        ):
+            fields = [self._field(source_values, at) for at in self.field_sources]
+            yield Row(
+                start_date,
+                dict(zip(self.dimension_names, [*dimension_values, *derived], strict=True)),
+                dict(zip(self.field_names, fields, strict=True)),
+            )
+
+    def derived_values(self) -> list[tuple[Any, ...]]:
+        """Each row's derived dimension value, as a tuple of one (none without `derive`)."""
+        if self.derive is None:
+            return [()] * len(self.rows)
+        derive, at = self.derive, self.derived_from
+        derived: list[tuple[Any, ...]] = []
+        append = derived.append
+        last_input: Any = _NOTHING
+        value: tuple[Any, ...] = ()
+        for row in self.rows:
+            given = row[2][at]
+            # Rows of a period mostly share the input (GA: the date); an equal input derives an equal value.
+            if given is not last_input and given != last_input:
+                value = (derive(given),)
+                last_input = given
+            append(value)
+        return derived
+
+    def source_at(self, field: int) -> int:
+        """Where the `field`th field's value is among a row's source values followed by the constants."""
+        at = self.field_sources[field]
+        return at if at >= 0 else self.source_width - 1 - at
+
+    def _field(self, source_values: Sequence[Any], at: int) -> Any:
+        return source_values[at] if at >= 0 else self.constants[-1 - at]
 
 
 @dataclass(frozen=True)
@@ -250,6 +322,7 @@ class _Shape:
     """
 
     keys: tuple[str, ...]
+    positions: tuple[int, ...]  # where each key's value is in the flat tuple
     values: Callable[[tuple[Any, ...]], tuple[Any, ...]]  # the record's values from the flat tuple
     id_values: Callable[[Sequence[Any]], tuple[Any, ...]]  # the default id's, from the dimension values
     additional_values: tuple[Any, ...]
@@ -267,6 +340,7 @@ class _Shape:
         id_positions = [dimensions.index(key) for key in py2_dict_order(dimensions)]
         return cls(
             keys=tuple(record),
+            positions=tuple(positions),
             values=tuple_getter(positions),
             id_values=tuple_getter(id_positions),
             additional_values=tuple(options.additional_fields.values()),
@@ -306,6 +380,69 @@ class _Shape:
             ).decode("ascii")
             built.append(record)
         return built
+
+    def source_records(self, options: _Build, batch: SourceBatch, first_index: int) -> list[Record]:
+        """`records` of the rows of `batch`, read as the source read them: the same records,
+        built by the same steps, with the shape's positions moved to where the batch has each value."""
+        # The flat tuple here: `_timestamp`, `dataType` and the additionalFields' values, the
+        # dimension values (the derived one last, as in the shape's), the source values, the constants.
+        fields_at = 2 + len(self.additional_values) + len(batch.dimension_names)
+        moved = [at if at < fields_at else fields_at + batch.source_at(at - fields_at) for at in self.positions]
+        values, keys, id_values = tuple_getter(moved), self.keys, self.id_values
+        base = (options.data_type, *self.additional_values)
+        constants = batch.constants
+        by_default_id = options.id_mapping is None
+        data_type_text = py2_unicode(options.data_type) if by_default_id else ""
+        # The derived values first (their errors before any record's, as a RowBatch had them).
+        derived_values = batch.derived_values()
+        built = []
+        append = built.append
+        last_start: Any = _NOTHING
+        last_derived: Any = _NOTHING
+        timestamp, id_prefix, derived_text = None, "", ()
+        for index, (start_date, _, dimension_values, source_values), derived in zip(
+            range(first_index, first_index + len(batch.rows)), batch.rows, derived_values, strict=True
+        ):
+            if start_date is not last_start:
+                timestamp = _timestamp_of(start_date)
+                id_prefix = f"{data_type_text}_{_cached_id_timestamp(timestamp)}" if by_default_id else ""
+                last_start = start_date
+            flat = (timestamp, *base, *dimension_values, *derived, *source_values, *constants)
+            record = dict(zip(keys, values(flat)))  # noqa: B905
+            if by_default_id:
+                time_span = record.get("timeSpan")
+                if derived is not last_derived:
+                    # What the id writes for the derived value: a period's rows share a few.
+                    try:
+                        derived_text = tuple(text if type(text) is str else _id_text(text) for text in derived)
+                    except CollectorError:  # said below, after what the id writes before it
+                        derived_text = derived
+                    last_derived = derived
+                try:
+                    dimension_texts = id_values((*dimension_values, *derived_text))
+                    human = "_".join(
+                        (id_prefix, *dimension_texts) if time_span is None
+                        else (id_prefix, time_span, *dimension_texts) if type(time_span) is str
+                        else (id_prefix, py2_unicode(time_span), *dimension_texts)
+                    )
+                except TypeError:  # a dimension value that is not text: `records` writes it, or says why not
+                    human = self._default_id(id_prefix, time_span, id_values((*dimension_values, *derived)))
+            else:
+                human = _mapped_id(record, options, index)
+            record["humanId"] = human
+            record["_id"] = b2a_base64(human.encode("utf-8", "surrogatepass"), newline=False).translate(
+                _URLSAFE
+            ).decode("ascii")
+            append(record)
+        return built
+
+    @staticmethod
+    def _default_id(id_prefix: str, time_span: Any, dimension_values: Sequence[Any]) -> str:
+        parts = [id_prefix]
+        if time_span is not None:
+            parts.append(time_span if type(time_span) is str else py2_unicode(time_span))
+        parts.extend([text if type(text) is str else _id_text(text) for text in dimension_values])
+        return "_".join(parts)
 
 
 _NOTHING: Any = object()
@@ -347,10 +484,12 @@ def _cached_datetime_text(value: datetime, tzinfo: Any, fold: int) -> str:
 
 
 def _build_batch(rows: Iterable[Row], options: _Build, first_index: int) -> list[Record]:
-    """The records of `rows` (a `RowBatch`, or any `Row`s), numbered from `first_index`."""
-    if isinstance(rows, RowBatch) and not options.multi_values:
+    """The records of `rows` (a `RowBatch`, a `SourceBatch`, or any `Row`s), numbered from `first_index`."""
+    if isinstance(rows, RowBatch | SourceBatch) and not options.multi_values:
         shape = _shape(options, rows.dimension_names, rows.field_names)
         if shape is not None:
+            if isinstance(rows, SourceBatch):
+                return shape.source_records(options, rows, first_index)
             return shape.records(options, rows.rows, first_index)
     return [_build_record(index, row, options) for index, row in enumerate(rows, start=first_index)]
 

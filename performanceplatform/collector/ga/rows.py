@@ -5,9 +5,10 @@ file wrote them, and per row its period, its dimension values (text, as Google s
 metric values as numbers (`ga_number`: the original's rule, int when the text is one, else float).
 Rows read as gapy's dicts, one by one (`{"metrics": {name: number}, "dimensions": {name: text},
 "start_date", "end_date"}`, with gapy's naive `datetime` for a `date` dimension), and
-`record_rows` turns them into the record builder's `RowBatch` without building a dict per row
-first (a million rows notice). The record ids of existing data sets depend on this shape, so it
-is kept as it was.
+`record_rows` hands them to the record builder without building a dict per row first (a million
+rows notice): as a `SourceBatch` the builder reads as they are, or, when a row needs more than its
+values picked (an `hour`, `avgSessionDuration`), as a `RowBatch`. The record ids of existing data
+sets depend on this shape, so it is kept as it was.
 
 What GA's records do to metrics is here too: `avgSessionDuration` in milliseconds, and the
 order the original copied metrics in (`ga_fields`).
@@ -99,7 +100,7 @@ def record_rows(rows: Iterable[GaRow], frequency: str) -> Iterable[records.Row]:
     if isinstance(rows, GaRows):
         layout = _batch_layout(rows)
         if layout is not None:
-            return _row_batch(rows, span, *layout)
+            return _source_batch(rows, span, *layout) or _row_batch(rows, span, *layout)
         # gapy read every row's dimensions (its dates) before any record was built.
         rows = list(rows)
     return [
@@ -122,6 +123,28 @@ def _batch_layout(rows: GaRows) -> tuple[tuple[str, ...], tuple[str, ...]] | Non
     if repeated_metric or len(set(dimensions)) != len(dimensions):
         return None
     return dimensions, fields
+
+
+def _source_batch(
+    rows: GaRows, span: str, dimension_names: tuple[str, ...], field_names: tuple[str, ...]
+) -> records.SourceBatch | None:
+    """The rows as the builder reads them straight from `rows.values` (nearly every query): the
+    same rows `_row_batch` makes, without making them. None when a row's dimensions or fields need
+    more than picking (an `hour` with the `date`, `avgSessionDuration`'s milliseconds, a dimension
+    after gapy's `datetime`): `_row_batch` then makes them."""
+    if "hour" in rows.dimensions or "avgSessionDuration" in rows.metrics or rows.extra_dimension:
+        return None
+    dated = "date" in rows.dimensions
+    return records.SourceBatch(
+        dimension_names,
+        field_names,
+        (*[rows.metrics.index(name) for name in field_names[:-1]], -1),  # then timeSpan, the constant
+        (span,),
+        len(rows.metrics),
+        rows.values,
+        derive=gapy_datetime if dated else None,
+        derived_from=rows.dimensions.index("date") if dated else -1,
+    )
 
 
 def _row_batch(

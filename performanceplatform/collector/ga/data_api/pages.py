@@ -25,7 +25,7 @@ from decimal import Decimal, InvalidOperation
 from itertools import chain
 from typing import Any, Protocol
 
-from performanceplatform.collector.errors import FatalUpstreamError
+from performanceplatform.collector.errors import CollectorError, FatalUpstreamError
 from performanceplatform.collector.ga.data_api.names import DROPPED_VALUE, Field
 from performanceplatform.collector.ga.data_api.query import DateRange, ReportQuery
 from performanceplatform.collector.ga.data_api.schema import DATE_RANGE
@@ -195,13 +195,16 @@ def _plain_rows(
     try:
         for row in rows:
             dimension_values = [cell["value"] for cell in row["dimensionValues"]]
-            metric_values = [cell["value"] for cell in row["metricValues"]]
-            if len(dimension_values) != dimension_width or len(metric_values) != metric_width:
+            # `ga_number`'s own first case (ASCII digits: an int), without a call for each value, and
+            # without a list of the texts first; a value that is not text has no isdigit (AttributeError).
+            numbers = [
+                int(text) if (text := cell["value"]).isdigit() and text.isascii() else ga_number(text)
+                for cell in row["metricValues"]
+            ]
+            if len(dimension_values) != dimension_width or len(numbers) != metric_width:
                 return None
-            # `ga_number`'s own first case (ASCII digits: an int), without a call for each value.
-            numbers = [int(text) if text.isdigit() and text.isascii() else ga_number(text) for text in metric_values]
             append((start, end, dimension_values, numbers))
-    except (KeyError, TypeError, AttributeError):
+    except (KeyError, TypeError, AttributeError, CollectorError):
         return None
     # The general loop reads each value with str(); GA4 sends strings, and anything else goes there.
     if not set(map(type, chain.from_iterable(values[2] for values in read))) <= {str}:
