@@ -365,19 +365,11 @@ class _Shape:
                 last_start = start_date
             record = dict(zip(keys, values((timestamp, *base, *dimension_values, *field_values))))  # noqa: B905
             if by_default_id:
-                parts = [id_prefix]
-                time_span = record.get("timeSpan")
-                if time_span is not None:
-                    parts.append(time_span if type(time_span) is str else py2_unicode(time_span))
-                parts.extend([text if type(text) is str else _id_text(text) for text in id_values(dimension_values)])
-                human = "_".join(parts)
+                human = self._default_id(id_prefix, record.get("timeSpan"), id_values(dimension_values))
             else:
                 human = _mapped_id(record, options, index)
             record["humanId"] = human
-            # `value_id`, inlined (urlsafe base64 without its two calls): this runs once per record.
-            record["_id"] = b2a_base64(human.encode("utf-8", "surrogatepass"), newline=False).translate(
-                _URLSAFE
-            ).decode("ascii")
+            record["_id"] = _urlsafe_id(human)
             built.append(record)
         return built
 
@@ -430,9 +422,7 @@ class _Shape:
             else:
                 human = _mapped_id(record, options, index)
             record["humanId"] = human
-            record["_id"] = b2a_base64(human.encode("utf-8", "surrogatepass"), newline=False).translate(
-                _URLSAFE
-            ).decode("ascii")
+            record["_id"] = _urlsafe_id(human)
             append(record)
         return built
 
@@ -443,6 +433,11 @@ class _Shape:
             parts.append(time_span if type(time_span) is str else py2_unicode(time_span))
         parts.extend([text if type(text) is str else _id_text(text) for text in dimension_values])
         return "_".join(parts)
+
+
+def _urlsafe_id(human: str) -> str:
+    """`value_id` of a humanId, without base64's two Python calls: this runs once per record."""
+    return b2a_base64(human.encode("utf-8", "surrogatepass"), newline=False).translate(_URLSAFE).decode("ascii")
 
 
 _NOTHING: Any = object()
