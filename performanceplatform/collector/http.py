@@ -21,7 +21,7 @@ import logging
 import os
 import threading
 import time
-from base64 import b64encode
+from binascii import b2a_base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -479,7 +479,7 @@ def basic_authorization(user: str, password: str) -> str:
     The encoded pair reveals the password as surely as the password does, so it is registered for
     redaction too. Every time, not once per process: each in-process CLI run forgets its secrets.
     """
-    credentials = b64encode(user.encode("latin1") + b":" + password.encode("latin1")).decode("ascii")
+    credentials = b2a_base64(user.encode("latin1") + b":" + password.encode("latin1"), newline=False).decode("ascii")
     register_secret(credentials)
     return f"Basic {credentials}"
 

@@ -16,7 +16,6 @@ import datetime as dt
 import functools
 import json
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -37,6 +36,9 @@ def encode_value(value: Any) -> str:
         return json.dumps(value.isoformat())
     if isinstance(value, dt.date):
         return json.dumps(value.isoformat())
+    # Imported here: only a record holding a Decimal comes this way, and most runs have none.
+    from decimal import Decimal
+
     if isinstance(value, Decimal):
         # str() of a finite Decimal ("12.50", "1E+3", "-0") is always a valid JSON number.
         return str(value)
