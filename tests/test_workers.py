@@ -53,8 +53,9 @@ def test_tasks_start_in_the_order_submitted_and_a_stop_cancels_those_not_started
     assert started == [0]
 
 
-def test_a_pool_stopped_before_any_task_starts_no_thread() -> None:
+def test_a_pool_stopped_before_any_task_has_no_thread_to_wait_for() -> None:
     pool = DaemonPool(4, "idle-pool")
+    assert pool_threads("idle-pool") == []
     pool.stop()
     pool.join(timeout=60)
     assert pool_threads("idle-pool") == []

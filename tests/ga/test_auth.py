@@ -1019,3 +1019,14 @@ def test_the_stand_in_refuses_a_code_twice_and_a_wrong_code_verifier(
     status, body = post_token(google_oauth, **exchange, code=code(), code_verifier="w" * 64)
     assert (status, body["error"]) == (400, "invalid_grant")
     assert google_oauth.count("authorization_code") == 1
+
+
+def test_a_client_secrets_repr_leaves_the_secret_out() -> None:
+    from performanceplatform.collector.ga.auth import parse_client_secrets
+
+    client = parse_client_secrets(
+        {"installed": {"client_id": "id.apps.googleusercontent.com", "client_secret": "s3cr3t-client-value"}},
+        source="client_secrets.json",
+    )
+    assert client.client_secret == "s3cr3t-client-value"
+    assert "s3cr3t-client-value" not in repr(client)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import TypeVar
@@ -36,7 +36,8 @@ class CelerySettings:
     `task_attempts`: runs of a job whose collection failed (exit 1), the first included;
     `task_retry_delay`: the first wait between them, doubled each time."""
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
+    # Out of repr: a Redis URL can hold its password (`redis://:password@host`).
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)
     app_path: Path = Path(".")
     jobs_file: Path | None = None
     timezone: str = "UTC"

@@ -138,7 +138,7 @@ class ClientSecrets:
 
     kind: str
     client_id: str
-    client_secret: str
+    client_secret: str = field(repr=False)
     token_uri: str | None
     auth_uri: str | None
     raw: Mapping[str, Any] = field(repr=False)
