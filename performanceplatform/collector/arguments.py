@@ -193,11 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--concurrency", metavar="N", type=parse_concurrency_flag, default=None,
-        help=f"how many periods (Google Analytics) or weeks (Pingdom) a backfill fetches at once "
+        help=f"how many periods (Google Analytics), weeks (Pingdom) or requests (Matomo) a backfill fetches at once "
         f"(default: {DEFAULT_CONCURRENCY}; at least 1, which fetches one after another). GA4 "
         f"allows {GA4_MAX_CONCURRENCY} concurrent requests per property, so GA4 queries use at most "
         f"{GA4_MAX_CONCURRENCY}. Records still reach Backdrop in period order. "
-        f"Sets {CONCURRENCY_VARIABLE} for the collector",
+        f"Same as {CONCURRENCY_VARIABLE}",
     )
     parser.add_argument(
         "--ga4-map", metavar="MAP.json", default=None,
